@@ -1,0 +1,1 @@
+"""Phonovault's desktop GUI (PySide6): a face over :mod:`phonovault.core`."""

@@ -1,0 +1,1 @@
+"""Icons, styles and desktop metadata, read through importlib.resources."""
