@@ -63,8 +63,9 @@ def _pcm(seconds: float, rate: int, freq: float, seed: int) -> bytes:
     return bytes(out)
 
 
-def encode(path: Path, kind: Kind | str, seconds: float = 1.0, freq: float = 440.0,
-           seed: int = 0) -> Path:
+def encode(
+    path: Path, kind: Kind | str, seconds: float = 1.0, freq: float = 440.0, seed: int = 0
+) -> Path:
     """Encode ``seconds`` of stereo audio into ``path`` with PyAV."""
     if isinstance(kind, str):
         kind = KINDS[kind]
@@ -107,8 +108,14 @@ def tag(path: Path, tags: Mapping[str, str]) -> None:
     if f is None:
         raise ValueError(f"mutagen cannot open {path}")
     if isinstance(f, MP4):
-        names = {"title": "\xa9nam", "artist": "\xa9ART", "album": "\xa9alb",
-                 "albumartist": "aART", "date": "\xa9day", "genre": "\xa9gen"}
+        names = {
+            "title": "\xa9nam",
+            "artist": "\xa9ART",
+            "album": "\xa9alb",
+            "albumartist": "aART",
+            "date": "\xa9day",
+            "genre": "\xa9gen",
+        }
         for key, value in tags.items():
             if key == "tracknumber":
                 num, _, total = value.partition("/")
@@ -121,16 +128,31 @@ def tag(path: Path, tags: Mapping[str, str]) -> None:
     elif isinstance(f, APEv2File):
         if f.tags is None:
             f.add_tags()
-        names = {"title": "Title", "artist": "Artist", "album": "Album",
-                 "albumartist": "Album Artist", "tracknumber": "Track",
-                 "discnumber": "Disc", "date": "Year", "genre": "Genre"}
+        names = {
+            "title": "Title",
+            "artist": "Artist",
+            "album": "Album",
+            "albumartist": "Album Artist",
+            "tracknumber": "Track",
+            "discnumber": "Disc",
+            "date": "Year",
+            "genre": "Genre",
+        }
         for key, value in tags.items():
             f.tags[names[key]] = value
     elif path.suffix.lower() in {".mp3", ".wav", ".aiff", ".aif"}:
         if f.tags is None:
             f.add_tags()
-        frames = {"title": TIT2, "artist": TPE1, "album": TALB, "albumartist": TPE2,
-                  "tracknumber": TRCK, "discnumber": TPOS, "date": TDRC, "genre": TCON}
+        frames = {
+            "title": TIT2,
+            "artist": TPE1,
+            "album": TALB,
+            "albumartist": TPE2,
+            "tracknumber": TRCK,
+            "discnumber": TPOS,
+            "date": TDRC,
+            "genre": TCON,
+        }
         id3 = f.tags
         assert isinstance(id3, ID3)
         for key, value in tags.items():
@@ -143,19 +165,44 @@ def tag(path: Path, tags: Mapping[str, str]) -> None:
     f.save()
 
 
-def make_track(path: Path, kind: Kind | str, *, title: str = "Track", artist: str = "Artist",
-               album: str = "Album", track: int = 1, total: int = 10, seconds: float = 1.0,
-               seed: int = 0) -> Path:
+def make_track(
+    path: Path,
+    kind: Kind | str,
+    *,
+    title: str = "Track",
+    artist: str = "Artist",
+    album: str = "Album",
+    track: int = 1,
+    total: int = 10,
+    seconds: float = 1.0,
+    seed: int = 0,
+) -> Path:
     """Encode and tag one track: the usual building block of a test library."""
     encode(path, kind, seconds=seconds, seed=seed, freq=220.0 + 20 * (seed % 40))
-    tag(path, {"title": title, "artist": artist, "album": album, "albumartist": artist,
-               "tracknumber": f"{track}/{total}", "discnumber": "1/1", "date": "2001",
-               "genre": "Jazz"})
+    tag(
+        path,
+        {
+            "title": title,
+            "artist": artist,
+            "album": album,
+            "albumartist": artist,
+            "tracknumber": f"{track}/{total}",
+            "discnumber": "1/1",
+            "date": "2001",
+            "genre": "Jazz",
+        },
+    )
     return path
 
 
-def make_library(root: Path, tracks: int, *, kinds: list[str] | None = None,
-                 seconds: float = 1.0, per_album: int = 10) -> list[Path]:
+def make_library(
+    root: Path,
+    tracks: int,
+    *,
+    kinds: list[str] | None = None,
+    seconds: float = 1.0,
+    per_album: int = 10,
+) -> list[Path]:
     """A library of ``tracks`` files laid out Artist/Album/NN Title.ext, cycling formats.
 
     Encoding is the slow part, so one file per kind is encoded and the rest are copies with
@@ -165,8 +212,9 @@ def make_library(root: Path, tracks: int, *, kinds: list[str] | None = None,
     templates: dict[str, Path] = {}
     tmpl_dir = root.parent / (root.name + ".templates")
     for i, name in enumerate(kinds):
-        templates[name] = encode(tmpl_dir / f"t{i}{KINDS[name].suffix}", name, seconds=seconds,
-                                 seed=i)
+        templates[name] = encode(
+            tmpl_dir / f"t{i}{KINDS[name].suffix}", name, seconds=seconds, seed=i
+        )
     paths = []
     for n in range(tracks):
         name = kinds[n % len(kinds)]
@@ -176,8 +224,18 @@ def make_library(root: Path, tracks: int, *, kinds: list[str] | None = None,
         path = root / artist / album / f"{track_no + 1:02d} Song {n}{KINDS[name].suffix}"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(templates[name].read_bytes())
-        tag(path, {"title": f"Song {n}", "artist": artist, "album": album,
-                   "albumartist": artist, "tracknumber": f"{track_no + 1}/{per_album}",
-                   "discnumber": "1/1", "date": "2001", "genre": "Jazz"})
+        tag(
+            path,
+            {
+                "title": f"Song {n}",
+                "artist": artist,
+                "album": album,
+                "albumartist": artist,
+                "tracknumber": f"{track_no + 1}/{per_album}",
+                "discnumber": "1/1",
+                "date": "2001",
+                "genre": "Jazz",
+            },
+        )
         paths.append(path)
     return paths

@@ -12,12 +12,13 @@ import pytest
 # The generator lives beside the tests (it is not shipped); make it importable as `audiogen`.
 sys.path.insert(0, os.path.dirname(__file__))
 
-import audiogen  # noqa: E402
+import audiogen
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-                  ) -> Iterator[None]:
+def _isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """Keep every test away from the real user's data dir, config and beets."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))

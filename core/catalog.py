@@ -1,0 +1,646 @@
+"""The SQLite catalog: schema, migrations and every query (the only module with SQL).
+
+One writer, WAL journal, small explicit transactions: a kill at any moment leaves the last
+committed state, and a re-run picks up from there. Paths are stored as the bytes the file
+system gave us, so names that are not valid UTF-8 round-trip exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from phonovault.core.errors import CatalogError, NotInCatalogError, SchemaTooNewError
+from phonovault.core.fixity import Digests
+from phonovault.core.tags import TrackInfo
+
+SCHEMA_VERSION = 1
+
+# Each entry upgrades the schema by one version; never edit a released entry, append.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE roots (
+        id INTEGER PRIMARY KEY,
+        path BLOB NOT NULL UNIQUE,
+        path_text TEXT NOT NULL,
+        added REAL NOT NULL,
+        was_mount INTEGER NOT NULL DEFAULT 0,
+        last_scan REAL
+    );
+    CREATE TABLE files (
+        id INTEGER PRIMARY KEY,
+        root_id INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
+        relpath BLOB NOT NULL,
+        path_text TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        inode INTEGER NOT NULL,
+        present INTEGER NOT NULL DEFAULT 1,
+        format TEXT, codec TEXT, duration REAL, sample_rate INTEGER, bit_depth INTEGER,
+        channels INTEGER, bitrate INTEGER,
+        title TEXT, artist TEXT, album TEXT, albumartist TEXT,
+        track INTEGER, tracktotal INTEGER, disc INTEGER, disctotal INTEGER,
+        date TEXT, genre TEXT,
+        mb_trackid TEXT, mb_albumid TEXT, mb_artistid TEXT, mb_albumartistid TEXT,
+        mb_releasegroupid TEXT,
+        rg_track_gain REAL, rg_track_peak REAL, rg_album_gain REAL, rg_album_peak REAL,
+        tag_formats TEXT, raw_tags TEXT,
+        art_count INTEGER, art_bytes INTEGER, art_width INTEGER, art_height INTEGER,
+        art_hash TEXT,
+        tag_error TEXT,
+        file_hash TEXT, audio_hash TEXT, hash_algo TEXT, audio_method TEXT, sha256 TEXT,
+        first_seen REAL NOT NULL,
+        last_read REAL,
+        last_verified REAL,
+        state TEXT NOT NULL DEFAULT 'ok',
+        state_detail TEXT,
+        UNIQUE (root_id, relpath)
+    );
+    CREATE INDEX files_file_hash ON files(file_hash);
+    CREATE INDEX files_audio_hash ON files(audio_hash);
+    CREATE INDEX files_state ON files(state);
+    CREATE INDEX files_last_verified ON files(last_verified);
+    CREATE TABLE history (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        at REAL NOT NULL,
+        state TEXT NOT NULL,
+        file_hash TEXT, audio_hash TEXT, size INTEGER, mtime_ns INTEGER,
+        detail TEXT
+    );
+    CREATE INDEX history_file ON history(file_id, at);
+    CREATE TABLE findings (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER REFERENCES files(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        message TEXT NOT NULL,
+        created REAL NOT NULL,
+        UNIQUE (file_id, kind)
+    );
+    CREATE TABLE journal (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        action TEXT NOT NULL,
+        file_id INTEGER REFERENCES files(id) ON DELETE SET NULL,
+        path_text TEXT,
+        detail TEXT
+    );
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        params TEXT NOT NULL,
+        started REAL NOT NULL,
+        finished REAL,
+        outcome TEXT
+    );
+    """,
+)
+
+# Fixity states that need the user's attention, and how loud they are.
+SEVERITY = {
+    "corrupt": "error",
+    "audio-changed": "warning",
+    "missing": "error",
+    "unreadable": "error",
+    "moved": "info",
+    "tags-changed": "info",
+    "unreadable-tags": "warning",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Root:
+    id: int
+    path: str  # str with surrogate escapes where the bytes were not UTF-8 (os.fsdecode)
+    added: float
+    was_mount: bool
+    last_scan: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFile:
+    """The slice of a file row an incremental scan compares against the disk."""
+
+    id: int
+    relpath: bytes
+    size: int
+    mtime_ns: int
+    inode: int
+    present: bool
+    file_hash: str | None
+    audio_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """Everything the catalog knows about one file."""
+
+    id: int
+    root_id: int
+    relpath: bytes
+    path_text: str
+    size: int
+    mtime_ns: int
+    inode: int
+    present: int
+    format: str | None
+    codec: str | None
+    duration: float | None
+    sample_rate: int | None
+    bit_depth: int | None
+    channels: int | None
+    bitrate: int | None
+    title: str | None
+    artist: str | None
+    album: str | None
+    albumartist: str | None
+    track: int | None
+    tracktotal: int | None
+    disc: int | None
+    disctotal: int | None
+    date: str | None
+    genre: str | None
+    mb_trackid: str | None
+    mb_albumid: str | None
+    mb_artistid: str | None
+    mb_albumartistid: str | None
+    mb_releasegroupid: str | None
+    rg_track_gain: float | None
+    rg_track_peak: float | None
+    rg_album_gain: float | None
+    rg_album_peak: float | None
+    tag_formats: str | None
+    raw_tags: str | None
+    art_count: int | None
+    art_bytes: int | None
+    art_width: int | None
+    art_height: int | None
+    art_hash: str | None
+    tag_error: str | None
+    file_hash: str | None
+    audio_hash: str | None
+    hash_algo: str | None
+    audio_method: str | None
+    sha256: str | None
+    first_seen: float
+    last_read: float | None
+    last_verified: float | None
+    state: str
+    state_detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    at: float
+    state: str
+    file_hash: str | None
+    audio_hash: str | None
+    size: int | None
+    mtime_ns: int | None
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    id: int
+    file_id: int | None
+    path: str
+    kind: str
+    severity: str
+    message: str
+    created: float
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    at: float
+    action: str
+    path: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one read of a file found: its stat, and tags and hashes when they could be read."""
+
+    relpath: bytes
+    size: int
+    mtime_ns: int
+    inode: int
+    digests: Digests | None
+    track: TrackInfo | None
+    tag_error: str | None
+
+
+_FILE_COLUMNS = tuple(f.name for f in fields(FileRecord))
+_SELECT_FILES = f"SELECT {', '.join(_FILE_COLUMNS)} FROM files"
+_TRACK_COLUMNS = (
+    "format", "codec", "duration", "sample_rate", "bit_depth", "channels", "bitrate",
+    "title", "artist", "album", "albumartist", "track", "tracktotal", "disc", "disctotal",
+    "date", "genre", "mb_trackid", "mb_albumid", "mb_artistid", "mb_albumartistid",
+    "mb_releasegroupid", "rg_track_gain", "rg_track_peak", "rg_album_gain", "rg_album_peak",
+)  # fmt: skip
+
+
+def display_path(raw: bytes) -> str:
+    """A printable form of a file-system path (undecodable bytes shown as U+FFFD)."""
+    return raw.decode("utf-8", "replace")
+
+
+def _observation_columns(obs: Observation) -> dict[str, Any]:
+    cols: dict[str, Any] = {
+        "size": obs.size, "mtime_ns": obs.mtime_ns, "inode": obs.inode, "present": 1,
+        "tag_error": obs.tag_error,
+    }  # fmt: skip
+    track = obs.track
+    if track is not None:
+        for name in _TRACK_COLUMNS:
+            cols[name] = getattr(track, name)
+        cols["tag_formats"] = ",".join(track.tag_formats)
+        cols["raw_tags"] = json.dumps(
+            {k: list(v) for k, v in track.raw.items()}, ensure_ascii=False
+        )
+        art = track.art
+        cols.update(
+            art_count=art.count,
+            art_bytes=art.total_bytes,
+            art_width=art.width,
+            art_height=art.height,
+            art_hash=art.hash,
+        )
+    d = obs.digests
+    if d is not None:
+        cols.update(
+            file_hash=d.file_hash,
+            audio_hash=d.audio_hash,
+            hash_algo=d.algorithm,
+            audio_method=d.audio_method,
+            sha256=d.sha256,
+        )
+    return cols
+
+
+class Batch:
+    """Handle of :meth:`Catalog.batch`."""
+
+    def __init__(self, db: sqlite3.Connection, seconds: float) -> None:
+        self._db = db
+        self._seconds = seconds
+        self._since = time.monotonic()
+
+    def tick(self) -> None:
+        if time.monotonic() - self._since >= self._seconds:
+            self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            self._since = time.monotonic()
+
+
+class Catalog:
+    """An open catalog. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA busy_timeout = 5000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(f"cannot open the catalog {self.path}: {exc}") from exc
+        self._depth = 0
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNewError(
+                f"the catalog {self.path} was written by a newer Phonovault (schema "
+                f"{version}, this version knows {SCHEMA_VERSION}); it was left untouched. "
+                "Upgrade Phonovault to open it."
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            # executescript() would commit on its own; run statements one by one so the
+            # whole step and its version bump are one transaction.
+            self._db.execute("BEGIN IMMEDIATE")
+            for statement in MIGRATIONS[target - 1].split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version = {target}")
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic unit of work; nested calls join the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    @contextmanager
+    def batch(self, seconds: float = 0.5) -> Iterator[Batch]:
+        """A transaction that a long loop commits every ``seconds`` through ``tick()``:
+        a kill loses at most that much work, and 100k files do not cost 100k fsyncs."""
+        with self.transaction():
+            yield Batch(self._db, seconds)
+
+    def integrity_ok(self) -> bool:
+        return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # -- roots ------------------------------------------------------------------------------
+
+    def add_root(self, path: str | os.PathLike[str], *, was_mount: bool = False) -> Root:
+        raw = os.fsencode(path)
+        with self.transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO roots (path, path_text, added, was_mount) "
+                "VALUES (?, ?, ?, ?)",
+                (raw, display_path(raw), time.time(), int(was_mount)),
+            )
+        root = self.root_by_path(path)
+        assert root is not None
+        return root
+
+    def remove_root(self, root_id: int) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM roots WHERE id = ?", (root_id,))
+
+    def roots(self) -> list[Root]:
+        rows = self._db.execute("SELECT * FROM roots ORDER BY path_text").fetchall()
+        return [self._root(r) for r in rows]
+
+    def root_by_path(self, path: str | os.PathLike[str]) -> Root | None:
+        row = self._db.execute(
+            "SELECT * FROM roots WHERE path = ?", (os.fsencode(path),)
+        ).fetchone()
+        return self._root(row) if row else None
+
+    def root(self, root_id: int) -> Root:
+        return self._root(
+            self._db.execute("SELECT * FROM roots WHERE id = ?", (root_id,)).fetchone()
+        )
+
+    def mark_root_scanned(self, root_id: int, at: float) -> None:
+        with self.transaction():
+            self._db.execute("UPDATE roots SET last_scan = ? WHERE id = ?", (at, root_id))
+
+    @staticmethod
+    def _root(row: sqlite3.Row) -> Root:
+        return Root(
+            row["id"],
+            os.fsdecode(row["path"]),
+            row["added"],
+            bool(row["was_mount"]),
+            row["last_scan"],
+        )
+
+    # -- files: reading ---------------------------------------------------------------------
+
+    def known_files(self, root_id: int) -> dict[bytes, KnownFile]:
+        """Every file of a root with what an incremental scan compares, keyed by path."""
+        rows = self._db.execute(
+            "SELECT id, relpath, size, mtime_ns, inode, present, file_hash, audio_hash "
+            "FROM files WHERE root_id = ?",
+            (root_id,),
+        )
+        return {r[1]: KnownFile(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7]) for r in rows}
+
+    def file(self, file_id: int) -> FileRecord:
+        row = self._db.execute(_SELECT_FILES + " WHERE id = ?", (file_id,)).fetchone()
+        if row is None:
+            raise NotInCatalogError(f"no file with id {file_id}")
+        return FileRecord(*row)
+
+    def file_by_path(self, root_id: int, relpath: bytes) -> FileRecord | None:
+        row = self._db.execute(
+            _SELECT_FILES + " WHERE root_id = ? AND relpath = ?", (root_id, relpath)
+        ).fetchone()
+        return FileRecord(*row) if row else None
+
+    def files(
+        self,
+        root_ids: Sequence[int] | None = None,
+        *,
+        order: str = "path",
+        older_than: float | None = None,
+    ) -> Iterator[FileRecord]:
+        """Files of the given roots (all when None), by path or least recently verified."""
+        sql = _SELECT_FILES
+        where, args = [], []  # type: ignore[var-annotated]
+        if root_ids is not None:
+            where.append(f"root_id IN ({','.join('?' * len(root_ids))})")
+            args.extend(root_ids)
+        if older_than is not None:
+            where.append("(last_verified IS NULL OR last_verified < ?)")
+            args.append(older_than)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += (
+            " ORDER BY root_id, relpath"
+            if order == "path"
+            else " ORDER BY last_verified IS NOT NULL, last_verified, id"
+        )
+        for row in self._db.execute(sql, args).fetchall():
+            yield FileRecord(*row)
+
+    def files_with_hash(self, file_hash: str | None, audio_hash: str | None) -> list[FileRecord]:
+        rows = self._db.execute(
+            _SELECT_FILES + " WHERE file_hash = ? OR audio_hash = ?", (file_hash, audio_hash)
+        ).fetchall()
+        return [FileRecord(*r) for r in rows]
+
+    def history(self, file_id: int) -> list[HistoryEntry]:
+        rows = self._db.execute(
+            "SELECT at, state, file_hash, audio_hash, size, mtime_ns, detail FROM history "
+            "WHERE file_id = ? ORDER BY at, id",
+            (file_id,),
+        ).fetchall()
+        return [HistoryEntry(*r) for r in rows]
+
+    def state_counts(self, root_ids: Sequence[int] | None = None) -> dict[str, int]:
+        sql = "SELECT state, COUNT(*) FROM files"
+        args: list[int] = []
+        if root_ids is not None:
+            sql += f" WHERE root_id IN ({','.join('?' * len(root_ids))})"
+            args = list(root_ids)
+        return dict(self._db.execute(sql + " GROUP BY state", args).fetchall())
+
+    def totals(self) -> tuple[int, int, float | None]:
+        """(files, bytes, oldest last-verified time) over the whole catalog."""
+        row = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0), MIN(COALESCE(last_verified, 0)) FROM files"
+        ).fetchone()
+        return row[0], row[1], (row[2] or None)
+
+    def findings(self, *, min_severity: str = "info") -> list[Finding]:
+        order = {"info": 0, "warning": 1, "error": 2}
+        allowed = [s for s, n in order.items() if n >= order[min_severity]]
+        rows = self._db.execute(
+            "SELECT f.id, f.file_id, COALESCE(r.path_text || '/' || fi.path_text, ''), f.kind, "
+            "f.severity, f.message, f.created FROM findings f "
+            "LEFT JOIN files fi ON fi.id = f.file_id LEFT JOIN roots r ON r.id = fi.root_id "
+            f"WHERE f.severity IN ({','.join('?' * len(allowed))}) "
+            "ORDER BY f.created DESC, f.id DESC",
+            allowed,
+        ).fetchall()
+        return [Finding(*r) for r in rows]
+
+    def journal(self, limit: int = 1000) -> list[JournalEntry]:
+        rows = self._db.execute(
+            "SELECT at, action, path_text, detail FROM journal ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [JournalEntry(*r) for r in rows]
+
+    # -- files: writing (callers group these in transaction()) ------------------------------
+
+    def insert_file(self, root_id: int, obs: Observation, *, state: str, now: float) -> int:
+        cols = _observation_columns(obs)
+        cols.update(
+            root_id=root_id,
+            relpath=obs.relpath,
+            path_text=display_path(obs.relpath),
+            first_seen=now,
+            last_read=now,
+            state=state,
+        )
+        names = ", ".join(cols)
+        marks = ", ".join("?" * len(cols))
+        cur = self._db.execute(
+            f"INSERT INTO files ({names}) VALUES ({marks})", tuple(cols.values())
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def update_file(self, file_id: int, obs: Observation | None = None, /, **extra: Any) -> None:
+        """Store a new observation (a new baseline) and/or other columns of one file."""
+        cols = _observation_columns(obs) if obs is not None else {}
+        if obs is not None:
+            cols["relpath"] = obs.relpath
+            cols["path_text"] = display_path(obs.relpath)
+        cols.update(extra)
+        unknown = set(cols) - set(_FILE_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown file columns: {sorted(unknown)}")
+        assignments = ", ".join(f"{name} = ?" for name in cols)
+        self._db.execute(f"UPDATE files SET {assignments} WHERE id = ?", (*cols.values(), file_id))
+
+    def add_history(
+        self,
+        file_id: int,
+        state: str,
+        now: float,
+        *,
+        digests: Digests | None = None,
+        size: int | None = None,
+        mtime_ns: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO history (file_id, at, state, file_hash, audio_hash, size, mtime_ns, "
+            "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                file_id,
+                now,
+                state,
+                digests.file_hash if digests else None,
+                digests.audio_hash if digests else None,
+                size,
+                mtime_ns,
+                detail,
+            ),
+        )
+
+    def set_finding(self, file_id: int, kind: str, message: str, now: float) -> None:
+        """Record (or refresh) one finding about a file; kinds are fixity states and
+        ``unreadable-tags``."""
+        self._db.execute(
+            "INSERT INTO findings (file_id, kind, severity, message, created) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (file_id, kind) DO UPDATE SET "
+            "message = excluded.message",
+            (file_id, kind, SEVERITY.get(kind, "warning"), message, now),
+        )
+
+    def clear_findings(self, file_id: int, kinds: Iterable[str]) -> None:
+        kinds = list(kinds)
+        self._db.execute(
+            f"DELETE FROM findings WHERE file_id = ? AND kind IN ({','.join('?' * len(kinds))})",
+            (file_id, *kinds),
+        )
+
+    def add_journal(
+        self,
+        action: str,
+        now: float,
+        *,
+        file_id: int | None = None,
+        path: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO journal (at, action, file_id, path_text, detail) VALUES (?, ?, ?, ?, ?)",
+            (now, action, file_id, path, json.dumps(detail) if detail else None),
+        )
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def unfinished_job(self, kind: str, params: dict[str, Any]) -> tuple[int, float] | None:
+        """The newest job of this kind and parameters that never finished (it was killed)."""
+        row = self._db.execute(
+            "SELECT id, started FROM jobs WHERE kind = ? AND params = ? AND finished IS NULL "
+            "ORDER BY id DESC LIMIT 1",
+            (kind, json.dumps(params, sort_keys=True)),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def start_job(self, kind: str, params: dict[str, Any], now: float) -> int:
+        with self.transaction():
+            cur = self._db.execute(
+                "INSERT INTO jobs (kind, params, started) VALUES (?, ?, ?)",
+                (kind, json.dumps(params, sort_keys=True), now),
+            )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def finish_job(self, job_id: int, outcome: str, now: float) -> None:
+        with self.transaction():
+            self._db.execute(
+                "UPDATE jobs SET finished = ?, outcome = ? WHERE id = ?", (now, outcome, job_id)
+            )

@@ -1,0 +1,554 @@
+"""The ``phonovault`` command line: the same core calls the GUI makes, for scripts and people.
+
+Exit codes: 0 all is well, 1 there are findings, 2 an error (bad arguments, catalog trouble).
+``--json`` prints exactly one JSON document on stdout; progress goes to stderr, and only
+when stderr is a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from phonovault.core import __version__
+from phonovault.core.catalog import Catalog, display_path
+from phonovault.core.config import Settings, default_catalog_path, default_workers
+from phonovault.core.errors import PhonovaultError
+from phonovault.core.jobs import CancelToken, Progress
+from phonovault.core.library import absolute_path, add_root, locate
+from phonovault.core.scan import ScanOptions, ScanReport, scan
+from phonovault.core.verify import VerifyReport, accept, verify
+
+log = logging.getLogger("phonovault")
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+BAD_STATES = {"corrupt", "audio-changed", "missing", "unreadable"}
+
+
+@dataclass(frozen=True, slots=True)
+class Out:
+    """Where and how to print: colour only on a terminal (and never with NO_COLOR)."""
+
+    stream: TextIO
+    err: TextIO
+    json: bool
+    colour: bool
+
+    def line(self, text: str = "") -> None:
+        print(text, file=self.stream)
+
+    def paint(self, text: str, state: str) -> str:
+        if not self.colour:
+            return text
+        code = {
+            "ok": "32",
+            "corrupt": "31;1",
+            "missing": "31",
+            "unreadable": "31",
+            "audio-changed": "33",
+            "tags-changed": "36",
+            "moved": "36",
+            "offline": "90",
+            "error": "31",
+            "warning": "33",
+            "info": "36",
+        }.get(state)
+        return f"\x1b[{code}m{text}\x1b[0m" if code else text
+
+    def dump(self, doc: dict[str, Any]) -> None:
+        json.dump(doc, self.stream, indent=2, ensure_ascii=False, default=str)
+        self.stream.write("\n")
+
+
+class ProgressBar:
+    """A one-line progress display on stderr: files, bytes, rate, ETA."""
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self.enabled = err.isatty()
+        self._width = 0
+
+    def __call__(self, p: Progress) -> None:
+        if not self.enabled:
+            return
+        eta = "--:--" if p.eta is None else _clock(p.eta)
+        text = (
+            f"{p.phase}: {p.done}/{p.total} files  {_size(p.bytes_done)}/"
+            f"{_size(p.bytes_total)}  {_size(p.bytes_rate)}/s  ETA {eta}"
+        )
+        self._width = max(self._width, len(text))
+        self.err.write("\r" + text.ljust(self._width))
+        self.err.flush()
+
+    def close(self) -> None:
+        if self.enabled and self._width:
+            self.err.write("\r" + " " * self._width + "\r")
+            self.err.flush()
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def _when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else "never"
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def cmd_roots(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
+    if args.action in ("add", "remove") and not args.path:
+        raise PhonovaultError(f"'roots {args.action}' needs a folder: roots {args.action} PATH")
+    if args.action == "add":
+        root = add_root(catalog, args.path)
+        if out.json:
+            out.dump({"root": root.path, "id": root.id})
+        else:
+            out.line(
+                f"added root {display_path(os.fsencode(root.path))}"
+                " (run 'phonovault scan' to index it)"
+            )
+        return EXIT_OK
+    if args.action == "remove":
+        found = next((r for r in catalog.roots() if r.path == os.path.realpath(args.path)), None)
+        if found is None:
+            raise PhonovaultError(f"{args.path} is not a registered root")
+        catalog.remove_root(found.id)
+        if not out.json:
+            out.line(f"removed root {found.path} from the catalog (no file was touched)")
+        else:
+            out.dump({"removed": found.path})
+        return EXIT_OK
+    roots = catalog.roots()
+    if out.json:
+        out.dump(
+            {
+                "roots": [
+                    {
+                        "id": r.id,
+                        "path": r.path,
+                        "online": os.path.isdir(r.path),
+                        "last_scan": r.last_scan,
+                    }
+                    for r in roots
+                ]
+            }
+        )
+    elif not roots:
+        out.line("no roots yet: add one with 'phonovault roots add ~/Music'")
+    for r in roots if not out.json else []:
+        online = "online" if os.path.isdir(r.path) else out.paint("offline", "offline")
+        out.line(f"{r.path}  [{online}]  last scan: {_when(r.last_scan)}")
+    return EXIT_OK
+
+
+def cmd_scan(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
+    settings = Settings.load()
+    options = ScanOptions(
+        workers=args.workers or settings.effective_workers,
+        with_sha256=args.sha256 or settings.with_sha256,
+    )
+    if not catalog.roots():
+        raise PhonovaultError("no library roots: add one with 'phonovault roots add PATH'")
+    bar = ProgressBar(out.err)
+    try:
+        report = scan(catalog, options=options, progress=bar, cancel=_interruptible())
+    finally:
+        bar.close()
+    if out.json:
+        out.dump(_scan_doc(report))
+    else:
+        _print_scan(report, out)
+    if report.cancelled:
+        return EXIT_ERROR
+    return (
+        EXIT_FINDINGS
+        if report.failed
+        or report.missing
+        or report.offline_roots
+        or any(s in BAD_STATES for s in report.states)
+        else EXIT_OK
+    )
+
+
+def _scan_doc(r: ScanReport) -> dict[str, Any]:
+    return {
+        "indexed": r.indexed, "updated": r.updated, "unchanged": r.unchanged,
+        "skipped": r.skipped, "failed": len(r.failed), "missing": r.missing,
+        "moved": [{"from": a, "to": b} for a, b in r.moved],
+        "changed": dict(r.states),
+        "failures": [{"path": f.path, "reason": f.reason} for f in r.failed],
+        "notes": [{"path": p, "note": n} for p, n in r.notes],
+        "offline_roots": [{"path": p, "reason": why} for p, why in r.offline_roots],
+        "cancelled": r.cancelled, "seconds": round(r.seconds, 3), "bytes_read": r.bytes_read,
+    }  # fmt: skip
+
+
+def _print_scan(r: ScanReport, out: Out) -> None:
+    for path, why in r.offline_roots:
+        out.line(out.paint(f"offline: {path}: {why} (nothing judged)", "offline"))
+    for f in r.failed:
+        out.line(out.paint("failed", "error") + f": {f.path}: {f.reason}")
+    for a, b in r.moved:
+        out.line(out.paint("moved", "moved") + f": {a} -> {b}")
+    for state, n in sorted(r.states.items()):
+        if state != "ok":
+            out.line(out.paint(f"{state}: {n}", state))
+    out.line(
+        f"{r.indexed} new, {r.updated} re-read, {r.unchanged} unchanged, "
+        f"{r.skipped} skipped (not music), {len(r.failed)} failed, {r.missing} missing"
+        f" in {r.seconds:.1f} s ({_size(r.bytes_read)} read)"
+        + (" - cancelled, run again to resume" if r.cancelled else "")
+    )
+
+
+def cmd_verify(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
+    workers = args.workers or Settings.load().effective_workers
+    bar = ProgressBar(out.err)
+    try:
+        report = verify(
+            catalog, workers=workers, progress=bar, cancel=_interruptible(), resume=not args.restart
+        )
+    finally:
+        bar.close()
+    if out.json:
+        out.dump(_verify_doc(report))
+    else:
+        _print_verify(report, out)
+    if report.cancelled:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if BAD_STATES & set(report.summary) else EXIT_OK
+
+
+def _verify_doc(r: VerifyReport) -> dict[str, Any]:
+    results = []
+    for res in r.results:
+        item: dict[str, Any] = {"path": res.path, "state": res.state}
+        if res.detail:
+            item["detail"] = res.detail
+        if res.moved_from:
+            item["from"] = res.moved_from
+        results.append(item)
+    return {
+        "results": results,
+        "summary": r.summary,
+        "offline_roots": [{"path": p, "reason": w} for p, w in r.offline_roots],
+        "resumed": r.resumed,
+        "cancelled": r.cancelled,
+        "seconds": round(r.seconds, 3),
+        "bytes_read": r.bytes_read,
+    }
+
+
+def _print_verify(r: VerifyReport, out: Out) -> None:
+    for path, why in r.offline_roots:
+        out.line(out.paint(f"offline: {path}: {why} (nothing judged)", "offline"))
+    for res in r.results:
+        if res.state in ("ok", "offline"):
+            continue
+        extra = f" (from {res.moved_from})" if res.moved_from else ""
+        extra += f": {res.detail}" if res.detail else ""
+        out.line(f"{out.paint(res.state, res.state)}: {res.path}{extra}")
+    counts = ", ".join(f"{out.paint(str(n) + ' ' + s, s)}" for s, n in sorted(r.summary.items()))
+    out.line(
+        f"verified {len(r.results)} files in {r.seconds:.1f} s: {counts or 'nothing'}"
+        + (" (resumed an interrupted run)" if r.resumed else "")
+        + (" - cancelled, run again to resume" if r.cancelled else "")
+    )
+
+
+def cmd_status(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
+    counts = catalog.state_counts()
+    files, size, oldest = catalog.totals()
+    roots = catalog.roots()
+    offline = [r.path for r in roots if not os.path.isdir(r.path)]
+    findings = catalog.findings(min_severity="warning")
+    if out.json:
+        out.dump(
+            {
+                "files": files,
+                "bytes": size,
+                "states": counts,
+                "roots": len(roots),
+                "offline_roots": offline,
+                "findings": len(findings),
+                "oldest_verification": oldest,
+            }
+        )
+    else:
+        out.line(
+            f"{files} files, {_size(size)}, {len(roots)} root(s)"
+            + (f", {len(offline)} offline" if offline else "")
+        )
+        for state, n in sorted(counts.items()):
+            out.line(f"  {out.paint(state, state)}: {n}")
+        out.line(
+            f"oldest verification: {_when(oldest)}; {len(findings)} finding(s) need "
+            "attention" + (" - see 'phonovault findings'" if findings else "")
+        )
+    return EXIT_FINDINGS if findings else EXIT_OK
+
+
+def cmd_findings(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
+    items = catalog.findings(min_severity="info" if args.all else "warning")
+    if args.kind:
+        items = [f for f in items if f.kind == args.kind]
+    if out.json:
+        out.dump(
+            {
+                "findings": [
+                    {
+                        "path": f.path,
+                        "kind": f.kind,
+                        "severity": f.severity,
+                        "message": f.message,
+                        "since": f.created,
+                    }
+                    for f in items
+                ]
+            }
+        )
+    else:
+        for f in items:
+            out.line(f"{out.paint(f.severity, f.severity)} {f.kind}: {f.path}\n    {f.message}")
+        out.line(f"{len(items)} finding(s)")
+    return EXIT_FINDINGS if any(f.severity != "info" for f in items) else EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
+    root, rec = locate(catalog, args.path)
+    history = catalog.history(rec.id)
+    data = {
+        k: getattr(rec, k)
+        for k in rec.__dataclass_fields__
+        if k not in ("relpath", "raw_tags", "path_text")
+    }
+    data["path"] = absolute_path(root, rec)
+    data["raw_tags"] = json.loads(rec.raw_tags) if rec.raw_tags else {}
+    if out.json:
+        data["history"] = [
+            h.__dict__
+            if hasattr(h, "__dict__")
+            else {k: getattr(h, k) for k in h.__dataclass_fields__}
+            for h in history
+        ]
+        out.dump(data)
+        return EXIT_OK
+    out.line(data["path"])
+    for key in (
+        "state",
+        "state_detail",
+        "format",
+        "codec",
+        "duration",
+        "sample_rate",
+        "bit_depth",
+        "channels",
+        "bitrate",
+        "size",
+        "title",
+        "artist",
+        "album",
+        "albumartist",
+        "track",
+        "tracktotal",
+        "disc",
+        "disctotal",
+        "date",
+        "genre",
+        "mb_trackid",
+        "mb_albumid",
+        "tag_formats",
+        "tag_error",
+        "art_count",
+        "art_width",
+        "art_height",
+        "file_hash",
+        "audio_hash",
+        "hash_algo",
+        "audio_method",
+        "sha256",
+    ):
+        value = data.get(key)
+        if value not in (None, ""):
+            out.line(f"  {key:13} {out.paint(str(value), str(value)) if key == 'state' else value}")
+    out.line(f"  {'first seen':13} {_when(rec.first_seen)}")
+    out.line(f"  {'last verified':13} {_when(rec.last_verified)}")
+    out.line("  history:")
+    for h in history:
+        out.line(
+            f"    {_when(h.at)}  {out.paint(h.state, h.state)}"
+            + (f"  {h.detail}" if h.detail else "")
+        )
+    return EXIT_OK
+
+
+def cmd_accept(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
+    done, errors = [], []
+    for path in args.paths:
+        try:
+            before = accept(catalog, path)
+            done.append({"path": os.path.abspath(path), "was": before})
+        except PhonovaultError as exc:
+            errors.append({"path": path, "error": str(exc)})
+    if out.json:
+        out.dump({"accepted": done, "errors": errors})
+    else:
+        for d in done:
+            out.line(f"accepted {d['path']} as the new baseline (was {d['was']})")
+        for e in errors:
+            out.line(out.paint("error", "error") + f": {e['error']}")
+    return EXIT_ERROR if errors else EXIT_OK
+
+
+# -- plumbing ---------------------------------------------------------------------------------
+
+
+def _interruptible() -> CancelToken:
+    """A token that the first Ctrl-C sets (work stops cleanly, committed work is kept and a
+    re-run resumes); a second Ctrl-C interrupts at once."""
+    import signal
+
+    token = CancelToken()
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if token.cancelled:
+            raise KeyboardInterrupt
+        token.cancel()
+
+    # Outside the main thread (embedded use) there is no signal handling to install.
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGINT, on_sigint)
+    return token
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--catalog",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="catalog file (default: $PHONOVAULT_CATALOG or the one in your data folder)",
+    )
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print one JSON document on stdout",
+    )
+    parser = argparse.ArgumentParser(
+        prog="phonovault",
+        parents=[common],
+        description="Keep your own music collection safe: catalog, checksums, verification.",
+    )
+    parser.add_argument("--version", action="version", version=f"phonovault {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("roots", parents=[common], help="add, list or remove library roots")
+    p.add_argument("action", choices=("add", "list", "remove"), nargs="?", default="list")
+    p.add_argument("path", nargs="?")
+    p.set_defaults(func=cmd_roots)
+
+    for name, func, text in (
+        ("scan", cmd_scan, "index new and changed files (read-only)"),
+        ("verify", cmd_verify, "re-read every file and classify it"),
+    ):
+        p = sub.add_parser(name, parents=[common], help=text)
+        p.add_argument(
+            "--workers",
+            type=int,
+            default=0,
+            help=f"reading threads (default {default_workers()}; 1 for a spinning disk)",
+        )
+        if name == "scan":
+            p.add_argument(
+                "--sha256",
+                action="store_true",
+                help="also store SHA-256 of every file (for sha256sum/BagIt)",
+            )
+        else:
+            p.add_argument(
+                "--restart",
+                action="store_true",
+                help="start afresh instead of resuming an interrupted verify",
+            )
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("status", parents=[common], help="counts by state (exit 1: findings)")
+    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("findings", parents=[common], help="what needs attention, newest first")
+    p.add_argument("--all", action="store_true", help="include informational findings")
+    p.add_argument("--kind", help="only this kind (corrupt, missing, unreadable-tags, ...)")
+    p.set_defaults(func=cmd_findings)
+    p = sub.add_parser("show", parents=[common], help="everything known about one file")
+    p.add_argument("path")
+    p.set_defaults(func=cmd_show)
+    p = sub.add_parser("accept", parents=[common], help="take changed files as their new baseline")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.set_defaults(func=cmd_accept)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    """Entry point of the ``phonovault`` command; returns the exit code."""
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed usage
+        return EXIT_ERROR if exc.code else EXIT_OK
+    as_json = getattr(args, "json", False)
+    colour = stdout.isatty() and not as_json and "NO_COLOR" not in os.environ
+    out = Out(stdout, stderr, as_json, colour)
+    path = getattr(args, "catalog", None) or default_catalog_path()
+    try:
+        with Catalog(path) as catalog:
+            return int(args.func(args, catalog, out))
+    except PhonovaultError as exc:
+        print(f"phonovault: error: {exc}", file=stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("phonovault: interrupted", file=stderr)
+        return EXIT_ERROR
+    except Exception:  # a bug: say so plainly, keep the traceback for the report
+        log_path = _log_crash()
+        print(f"phonovault: internal error (a bug); details in {log_path}", file=stderr)
+        return EXIT_ERROR
+
+
+def _log_crash() -> str:
+    import platformdirs
+
+    folder = platformdirs.user_state_dir("phonovault", appauthor=False)
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "crash.log")
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(f"--- {time.ctime()} phonovault {__version__}\n{traceback.format_exc()}\n")
+    return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())

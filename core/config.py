@@ -1,0 +1,81 @@
+"""Where Phonovault keeps things, and the user's settings.
+
+Locations come from platformdirs, so the catalog lands where each desktop expects data
+(``~/.local/share/phonovault`` on Linux). Nothing here is global: callers build a
+:class:`Settings` and pass it on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "phonovault"
+CATALOG_ENV = "PHONOVAULT_CATALOG"
+CATALOG_FILENAME = "catalog.sqlite"
+
+
+def data_dir() -> Path:
+    """The per-user data folder that holds the embedded catalog."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def config_dir() -> Path:
+    """The per-user folder that holds ``settings.json``."""
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def default_catalog_path() -> Path:
+    """``$PHONOVAULT_CATALOG`` if set, else the embedded catalog in the user's data dir."""
+    env = os.environ.get(CATALOG_ENV)
+    if env:
+        return Path(env).expanduser()
+    return data_dir() / CATALOG_FILENAME
+
+
+def default_workers() -> int:
+    """Hashing threads: one per core, at most four (more only thrashes a single disk)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """User settings. Unknown keys in the file are ignored, so old versions can read new files."""
+
+    workers: int = 0  # 0 means "choose": default_workers(); 1 suits a spinning disk
+    with_sha256: bool = False  # also store SHA-256 of every file, for sha256sum/BagIt exports
+
+    @property
+    def effective_workers(self) -> int:
+        return self.workers if self.workers > 0 else default_workers()
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        """Read settings; a missing or unreadable file gives the defaults (never a crash)."""
+        path = path or config_dir() / "settings.json"
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return cls()
+        if not isinstance(raw, dict):
+            return cls()
+        known = {f.name for f in fields(cls)}
+        clean: dict[str, Any] = {}
+        for key, value in raw.items():
+            default = getattr(cls(), key, None)
+            if key in known and type(value) is type(default):
+                clean[key] = value
+        return replace(cls(), **clean)
+
+    def save(self, path: Path | None = None) -> None:
+        """Write settings atomically (temp file + rename)."""
+        path = path or config_dir() / "settings.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        os.replace(tmp, path)

@@ -1,0 +1,159 @@
+"""The file hash and the audio hash of one file, from one sequential read (DESIGN.md, "Hashes").
+
+Two hashes let verification tell a tag edit (file hash changed, audio hash kept) from damage to
+the music (audio hash changed). Reading a large library is disk-bound, so both hashes (and
+SHA-256 when asked for) come from a single pass: a few small seek-and-reads first locate the
+audio payload (:mod:`phonovault.core.payload`), then the whole file streams once through a
+reused buffer, every chunk going to the file hasher and its payload slices to the audio hasher.
+
+A file whose structure we cannot parse is not an error: its audio hash is its file hash and
+``Digests.fallback_reason`` says why. Only ``OSError`` (the caller files EIO/EACCES as
+"unreadable") and :class:`HashCancelled` leave :func:`hash_file`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import blake3
+
+from phonovault.core.payload import Malformed, PayloadFilter, locate, payload_filter
+
+ALGORITHMS = ("blake3", "sha256")
+
+
+class HashCancelled(Exception):
+    """``should_stop`` asked us to stop; nothing is wrong with the file."""
+
+
+class BinaryReader(Protocol):
+    """What :func:`hash_file` needs from the object its ``opener`` returns (a file opened
+    ``"rb"`` qualifies). Tests pass objects that fail on purpose."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def readinto(self, buffer: bytearray, /) -> int | None: ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class _Hasher(Protocol):
+    def update(self, data: bytes | memoryview, /) -> object: ...
+
+    def hexdigest(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Digests:
+    """What one read of a file tells fixity checking.
+
+    ``audio_method`` names the payload rule that applied ("flac", "stream", "mp4-mdat",
+    "riff-data", "aiff-ssnd", "ogg-pages", "dsf-data", "dff-dsd"), or "file" when we fell back
+    to hashing every byte, in which case ``fallback_reason`` says why (for the user; a
+    fallback is stable, so a later tag edit will simply look like an audio change).
+    """
+
+    size: int
+    file_hash: str
+    audio_hash: str
+    algorithm: str
+    audio_method: str
+    fallback_reason: str | None
+    sha256: str | None
+
+
+def _new_hasher(algorithm: str) -> _Hasher:
+    if algorithm == "blake3":
+        # One thread: the scanner already hashes several files at once, and blake3 releases
+        # the GIL on large buffers, so extra threads would only contend.
+        return blake3.blake3(max_threads=1)
+    if algorithm == "sha256":
+        return hashlib.sha256()
+    raise ValueError(f"unknown hash algorithm {algorithm!r}; expected one of {ALGORITHMS}")
+
+
+def hash_file(
+    path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
+    *,
+    algorithm: str = "blake3",
+    with_sha256: bool = False,
+    chunk_size: int = 1 << 20,
+    opener: Callable[..., BinaryReader] = open,
+    on_bytes: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Digests:
+    """Hash ``path`` once for its file hash, audio hash and (``with_sha256``) SHA-256.
+
+    ``on_bytes(n)`` follows each chunk (progress); ``should_stop()`` is asked before each
+    chunk and raises :class:`HashCancelled` when it says yes. ``opener(path, "rb")`` opens
+    the file. ``OSError`` propagates unchanged; malformed content never raises.
+    """
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be positive")
+    file_hasher, audio_hasher = _new_hasher(algorithm), _new_hasher(algorithm)
+    sha = hashlib.sha256() if with_sha256 and algorithm != "sha256" else None
+    f = opener(path, "rb")
+    try:
+        size = f.seek(0, os.SEEK_END)
+        try:
+            filt: PayloadFilter | None = payload_filter(locate(f, size), audio_hasher)
+            reason = None
+        except Malformed as exc:
+            filt, reason = None, exc.reason
+        f.seek(0)
+        read = _stream(f, chunk_size, file_hasher, sha, filt, on_bytes, should_stop)
+    finally:
+        f.close()
+    if filt is not None:
+        reason = filt.finish()
+    file_hash = file_hasher.hexdigest()
+    if with_sha256:
+        sha256: str | None = sha.hexdigest() if sha is not None else file_hash
+    else:
+        sha256 = None
+    return Digests(
+        size=read,
+        file_hash=file_hash,
+        audio_hash=file_hash if reason is not None else audio_hasher.hexdigest(),
+        algorithm=algorithm,
+        audio_method="file" if reason is not None or filt is None else filt.method,
+        fallback_reason=reason,
+        sha256=sha256,
+    )
+
+
+def _stream(
+    f: BinaryReader,
+    chunk_size: int,
+    file_hasher: _Hasher,
+    sha: _Hasher | None,
+    filt: PayloadFilter | None,
+    on_bytes: Callable[[int], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> int:
+    """The one sequential pass: ``readinto`` a reused buffer and hand out memoryview slices,
+    so no byte is copied on its way to the hashers. Returns the number of bytes read."""
+    buffer = bytearray(chunk_size)
+    view = memoryview(buffer)
+    offset = 0
+    while True:
+        if should_stop is not None and should_stop():
+            raise HashCancelled(f"stopped after {offset} bytes")
+        n = f.readinto(buffer)
+        if not n:
+            return offset
+        chunk = view[:n]
+        file_hasher.update(chunk)
+        if sha is not None:
+            sha.update(chunk)
+        if filt is not None:
+            filt.feed(offset, chunk)
+        offset += n
+        if on_bytes is not None:
+            on_bytes(n)

@@ -1,0 +1,48 @@
+"""Library roots: registering them, and finding the catalog entry behind a path."""
+
+from __future__ import annotations
+
+import os
+
+from phonovault.core.catalog import Catalog, FileRecord, Root
+from phonovault.core.errors import NotInCatalogError, RootError
+
+
+def add_root(catalog: Catalog, path: str | os.PathLike[str]) -> Root:
+    """Register a folder as a library root (nothing is written inside it)."""
+    real = os.path.realpath(os.fspath(path))
+    if not os.path.isdir(real):
+        raise RootError(f"{os.fspath(path)} is not a folder")
+    for root in catalog.roots():
+        if real == root.path:
+            return root
+        if _contains(root.path, real) or _contains(real, root.path):
+            raise RootError(f"{real} overlaps the registered root {root.path}; roots must not nest")
+    return catalog.add_root(real, was_mount=os.path.ismount(real))
+
+
+def _contains(outer: str, inner: str) -> bool:
+    return inner.startswith(outer.rstrip(os.sep) + os.sep)
+
+
+def root_for_path(catalog: Catalog, path: str | os.PathLike[str]) -> tuple[Root, bytes]:
+    """The root holding ``path`` and the path relative to it (as stored bytes)."""
+    absolute = os.path.abspath(os.fspath(path))
+    for candidate in (absolute, os.path.realpath(absolute)):
+        for root in catalog.roots():
+            if _contains(root.path, candidate):
+                return root, os.fsencode(os.path.relpath(candidate, root.path))
+    raise NotInCatalogError(f"{os.fspath(path)} is not under any registered root")
+
+
+def locate(catalog: Catalog, path: str | os.PathLike[str]) -> tuple[Root, FileRecord]:
+    """The catalog entry of a file the user named on the command line or in the GUI."""
+    root, relpath = root_for_path(catalog, path)
+    record = catalog.file_by_path(root.id, relpath)
+    if record is None:
+        raise NotInCatalogError(f"{os.fspath(path)} is not in the catalog (run a scan?)")
+    return root, record
+
+
+def absolute_path(root: Root, record: FileRecord) -> str:
+    return os.path.join(root.path, os.fsdecode(record.relpath))
