@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from phonovault.core.errors import CatalogError, NotInCatalogError, SchemaTooNewError
 from phonovault.core.fixity import Digests
@@ -225,6 +225,48 @@ class JournalEntry:
     action: str
     path: str | None
     detail: str | None
+
+
+class LibraryRow(NamedTuple):
+    """One line of the library table: only what the table shows, cheap to hold 200k of."""
+
+    id: int
+    path: str
+    title: str | None
+    artist: str | None
+    album: str | None
+    albumartist: str | None
+    track: int | None
+    disc: int | None
+    format: str | None
+    duration: float | None
+    bit_depth: int | None
+    sample_rate: int | None
+    size: int
+    state: str
+    last_verified: float | None
+
+
+class AlbumRow(NamedTuple):
+    """One album: files grouped by album artist (else artist) and album title."""
+
+    albumartist: str
+    album: str
+    tracks: int
+    size: int
+    duration: float
+    date: str | None
+    formats: str
+    states: str  # comma-separated distinct states of its files
+    cover_file_id: int | None  # a file with embedded art, for the thumbnail
+
+
+class JobRow(NamedTuple):
+    id: int
+    kind: str
+    started: float
+    finished: float | None
+    outcome: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,6 +529,44 @@ class Catalog:
         ).fetchall()
         return [FileRecord(*r) for r in rows]
 
+    def library_rows(self) -> list[LibraryRow]:
+        """Every file as a table row, with its full display path."""
+        cur = self._db.execute(
+            "SELECT f.id, r.path_text || '/' || f.path_text, f.title, f.artist, f.album, "
+            "f.albumartist, f.track, f.disc, f.format, f.duration, f.bit_depth, "
+            "f.sample_rate, f.size, f.state, f.last_verified "
+            "FROM files f JOIN roots r ON r.id = f.root_id ORDER BY f.id"
+        )
+        make = LibraryRow._make
+        return [make(row) for row in cur]
+
+    def album_rows(self) -> list[AlbumRow]:
+        cur = self._db.execute(
+            "SELECT COALESCE(NULLIF(albumartist, ''), NULLIF(artist, ''), 'Unknown artist') "
+            "AS aa, COALESCE(NULLIF(album, ''), 'Unknown album') AS al, COUNT(*), "
+            "SUM(size), COALESCE(SUM(duration), 0), MIN(date), "
+            "GROUP_CONCAT(DISTINCT format), GROUP_CONCAT(DISTINCT state), "
+            "MIN(CASE WHEN art_count > 0 THEN id END) "
+            "FROM files GROUP BY aa, al ORDER BY aa COLLATE NOCASE, al COLLATE NOCASE"
+        )
+        return [AlbumRow._make(row) for row in cur]
+
+    def album_file_ids(self, albumartist: str, album: str) -> list[int]:
+        rows = self._db.execute(
+            "SELECT id FROM files WHERE COALESCE(NULLIF(albumartist, ''), NULLIF(artist, ''), "
+            "'Unknown artist') = ? AND COALESCE(NULLIF(album, ''), 'Unknown album') = ? "
+            "ORDER BY disc, track, path_text",
+            (albumartist, album),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def jobs(self, limit: int = 200) -> list[JobRow]:
+        rows = self._db.execute(
+            "SELECT id, kind, started, finished, outcome FROM jobs ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [JobRow._make(r) for r in rows]
+
     def history(self, file_id: int) -> list[HistoryEntry]:
         rows = self._db.execute(
             "SELECT at, state, file_hash, audio_hash, size, mtime_ns, detail FROM history "
@@ -520,6 +600,15 @@ class Catalog:
             f"WHERE f.severity IN ({','.join('?' * len(allowed))}) "
             "ORDER BY f.created DESC, f.id DESC",
             allowed,
+        ).fetchall()
+        return [Finding(*r) for r in rows]
+
+    def findings_for_file(self, file_id: int) -> list[Finding]:
+        rows = self._db.execute(
+            "SELECT f.id, f.file_id, r.path_text || '/' || fi.path_text, f.kind, f.severity, "
+            "f.message, f.created FROM findings f JOIN files fi ON fi.id = f.file_id "
+            "JOIN roots r ON r.id = fi.root_id WHERE f.file_id = ? ORDER BY f.created DESC",
+            (file_id,),
         ).fetchall()
         return [Finding(*r) for r in rows]
 
@@ -621,7 +710,7 @@ class Catalog:
 
     # -- jobs -------------------------------------------------------------------------------
 
-    def unfinished_job(self, kind: str, params: dict[str, Any]) -> tuple[int, float] | None:
+    def unfinished_job(self, kind: str, params: dict[str, object]) -> tuple[int, float] | None:
         """The newest job of this kind and parameters that never finished (it was killed)."""
         row = self._db.execute(
             "SELECT id, started FROM jobs WHERE kind = ? AND params = ? AND finished IS NULL "
@@ -630,7 +719,7 @@ class Catalog:
         ).fetchone()
         return (row[0], row[1]) if row else None
 
-    def start_job(self, kind: str, params: dict[str, Any], now: float) -> int:
+    def start_job(self, kind: str, params: dict[str, object], now: float) -> int:
         with self.transaction():
             cur = self._db.execute(
                 "INSERT INTO jobs (kind, params, started) VALUES (?, ?, ?)",

@@ -227,7 +227,12 @@ def cmd_verify(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
     bar = ProgressBar(out.err)
     try:
         report = verify(
-            catalog, workers=workers, progress=bar, cancel=_interruptible(), resume=not args.restart
+            catalog,
+            workers=workers,
+            progress=bar,
+            cancel=_interruptible(),
+            resume=not args.restart,
+            oldest=args.oldest / 100 if args.oldest is not None else None,
         )
     finally:
         bar.close()
@@ -487,6 +492,12 @@ def build_parser() -> argparse.ArgumentParser:
                 help="also store SHA-256 of every file (for sha256sum/BagIt)",
             )
         else:
+            p.add_argument(
+                "--oldest",
+                type=float,
+                metavar="PCT",
+                help="verify only the least recently verified PCT %% of the files",
+            )
             p.add_argument(
                 "--restart",
                 action="store_true",

@@ -219,6 +219,33 @@ def read_tags(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> Trac
         raise TagReadError(name, _describe_oserror(exc)) from exc
 
 
+def read_cover(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> EmbeddedPicture | None:
+    """The front cover (picture type 3, else the first picture) with its bytes, for display.
+
+    The catalog keeps only a summary of the art, so the GUI reads the bytes on demand, off the
+    UI thread. Raises :class:`TagReadError` like :func:`read_tags`.
+    """
+    name = os.fsdecode(path)
+    try:
+        with open(os.fspath(path), "rb", opener=_open_nonblocking) as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise TagReadError(name, _NOT_REGULAR)
+            head = fh.read(16)
+            fh.seek(0)
+            try:
+                f = mutagen.File(fh)
+                if f is None:
+                    return None
+                _, has_ape, _ = _trailer(fh)
+                main = _main_block(f, fh, head, has_ape)
+            except (mutagen.MutagenError, MemoryError, *_PARSER_LEAKS) as exc:
+                raise TagReadError(name, _describe_failure(fh, name, head, exc)) from exc
+    except OSError as exc:
+        raise TagReadError(name, _describe_oserror(exc)) from exc
+    pictures = main.pictures if main else []
+    return next((p for p in pictures if p.type == 3), pictures[0] if pictures else None)
+
+
 def _open_nonblocking(path: str | bytes, flags: int) -> int:
     return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
 

@@ -7,6 +7,7 @@ changed the audio. An offline root is not judged at all.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections import Counter
@@ -160,16 +161,19 @@ def verify(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     resume: bool = True,
+    oldest: float | None = None,
 ) -> VerifyReport:
     """Re-read every file of the given roots (all roots when None) and classify it.
 
-    A run that was killed or cancelled is resumed: files it already verified are skipped.
+    ``oldest`` (a fraction: 0.1 is 10 %) re-reads only the least recently verified part of
+    the library, so a large library is covered over several runs, like a RAID scrub. A run
+    that was killed or cancelled is resumed: files it already verified are skipped.
     """
     started = time.monotonic()
     report = VerifyReport()
     cancel = cancel or CancelToken()
     roots = [r for r in catalog.roots() if root_ids is None or r.id in root_ids]
-    params = {"roots": sorted(r.id for r in roots)}
+    params: dict[str, object] = {"roots": sorted(r.id for r in roots), "oldest": oldest}
     unfinished = catalog.unfinished_job("verify", params) if resume else None
     if unfinished:
         job_id, since = unfinished
@@ -189,11 +193,8 @@ def verify(
                 VerifyResult(_abs(root, f), "offline", reason, file_id=f.id) for f in files
             )
             continue
-        todo.extend(
-            (root, f)
-            for f in files
-            if not (unfinished and f.last_verified and f.last_verified >= since)
-        )
+        todo.extend((root, f) for f in files)
+    todo = _select(todo, since if unfinished else None, oldest)
     meter = ProgressMeter(
         "verify", progress, total=len(todo), bytes_total=sum(f.size for _, f in todo)
     )
@@ -207,6 +208,23 @@ def verify(
         catalog.finish_job(job_id, "done", time.time())
     report.seconds = time.monotonic() - started
     return report
+
+
+def _select(
+    todo: list[tuple[Root, FileRecord]], resumed_since: float | None, oldest: float | None
+) -> list[tuple[Root, FileRecord]]:
+    """What this run still has to read: when resuming, skip what the interrupted run already
+    verified; with ``oldest``, keep only that fraction of the files, least recently verified
+    first (counting what an interrupted run of the same scrub already did)."""
+    done = 0
+    if resumed_since is not None:
+        left = [i for i in todo if not (i[1].last_verified and i[1].last_verified >= resumed_since)]
+        done, todo = len(todo) - len(left), left
+    if oldest is None:
+        return todo
+    wanted = math.ceil((len(todo) + done) * max(0.0, min(1.0, oldest))) - done
+    todo = sorted(todo, key=lambda item: (item[1].last_verified or 0.0, item[1].id))
+    return todo[: max(0, wanted)]
 
 
 def _abs(root: Root, rec: FileRecord) -> str:

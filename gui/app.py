@@ -1,40 +1,57 @@
-"""``phonovault-gui``: builds the object graph (catalog, settings) and opens the main window."""
+"""``phonovault-gui``: builds the object graph once (catalog, settings, context, window)."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from phonovault.core import __version__
 from phonovault.core.catalog import Catalog
-from phonovault.core.config import default_catalog_path
+from phonovault.core.config import Settings, default_catalog_path
 from phonovault.core.errors import CatalogError
+from phonovault.gui.context import AppContext
 from phonovault.gui.main_window import MainWindow
-from phonovault.gui.resources import icon_path
+from phonovault.gui.style import apply_theme, resource_path
+
+
+def build(catalog_path: Path, settings_path: Path | None = None) -> tuple[AppContext, MainWindow]:
+    """The whole object graph for one catalog (tests build the same thing)."""
+    catalog = Catalog(catalog_path)
+    ctx = AppContext(catalog, Settings.load(settings_path), settings_path)
+    return ctx, MainWindow(ctx)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="phonovault-gui")
-    parser.add_argument("--catalog", metavar="PATH", help="catalog file to open")
+    parser.add_argument(
+        "--catalog",
+        metavar="PATH",
+        type=Path,
+        help="catalog file (default: $PHONOVAULT_CATALOG or your data folder)",
+    )
     args, qt_args = parser.parse_known_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
+    assert isinstance(app, QApplication)
     app.setApplicationName("Phonovault")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("phonovault")
-    app.setWindowIcon(QIcon(str(icon_path("phonovault.svg"))))
+    app.setWindowIcon(QIcon(str(resource_path("phonovault.svg"))))
+    apply_theme(app)
     try:
-        catalog = Catalog(args.catalog or default_catalog_path())
+        ctx, window = build(args.catalog or default_catalog_path())
     except CatalogError as exc:
         QMessageBox.critical(None, "Phonovault", str(exc))
         return 2
-    window = MainWindow(catalog)
     window.show()
     code = app.exec()
-    catalog.close()
+    ctx.catalog.close()
     return int(code)
 
 

@@ -1,68 +1,259 @@
-"""The main window. For now: the catalog's summary and its files (the full GUI is issue 3)."""
+"""The main window: sidebar, pages, details pane, jobs bar and status line.
+
+It wires views to the :class:`AppContext` and to each other and holds no logic of its own:
+every action is a core call submitted through the context's job queue.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import os
+import time
+
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QFileDialog,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QMainWindow,
-    QTreeWidget,
-    QTreeWidgetItem,
-    QVBoxLayout,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
     QWidget,
 )
 
-from phonovault.core.catalog import Catalog
+from phonovault.gui.context import AppContext
+from phonovault.gui.style import icon
+from phonovault.gui.views.activity_view import ActivityPage
+from phonovault.gui.views.albums_view import AlbumsPage
+from phonovault.gui.views.backups_view import BackupsPage
+from phonovault.gui.views.details_pane import DetailsPane
+from phonovault.gui.views.empty_state import EmptyState
+from phonovault.gui.views.findings_view import FindingsPage
+from phonovault.gui.views.jobs_bar import JobsBar, human_size
+from phonovault.gui.views.library_view import LibraryPage
+from phonovault.gui.views.settings_dialog import SettingsDialog
+from phonovault.gui.workers import Job
+
+PAGES = ("Library", "Albums", "Findings", "Backups", "Activity")
 
 
 class MainWindow(QMainWindow):
-    """Opens on a catalog and shows what it holds."""
-
-    def __init__(self, catalog: Catalog) -> None:
-        super().__init__()
-        self.catalog = catalog
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
         self.setWindowTitle("Phonovault")
-        self.resize(1000, 640)
-        central = QWidget(self)
-        layout = QVBoxLayout(central)
-        self.summary = QLabel(central)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.summary)
-        self.files = QTreeWidget(central)
-        self.files.setRootIsDecorated(False)
-        self.files.setUniformRowHeights(True)
-        self.files.setHeaderLabels(["Path", "Title", "Artist", "Album", "Format", "State"])
-        layout.addWidget(self.files)
-        self.setCentralWidget(central)
+        self.resize(1280, 780)
+        self.setAcceptDrops(True)
+        self._build_actions()
+        self._build_body()
+        self.jobs_bar = JobsBar(ctx.jobs, self)
+        self.summary = QLabel(self)
+        self.statusBar().addWidget(self.summary, 1)
+        self.statusBar().addPermanentWidget(self.jobs_bar, 2)
+        # Coalesce bursts of "catalog changed" (each finished job) into one refresh.
+        self._refresh_timer = QTimer(self, singleShot=True, interval=150)
+        self._refresh_timer.timeout.connect(self.refresh)
+        ctx.catalog_changed.connect(self._refresh_timer.start)
+        ctx.file_requested.connect(self.show_file)
+        ctx.jobs.finished.connect(self._job_finished)
         self.refresh()
 
-    def refresh(self, limit: int = 5000) -> None:
-        files, size, _ = self.catalog.totals()
-        roots = self.catalog.roots()
-        if not roots:
-            self.summary.setText(
-                "No music folders yet. Add one with "
-                "<code>phonovault roots add ~/Music</code> and scan it."
-            )
-        else:
-            states = self.catalog.state_counts()
-            detail = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
-            self.summary.setText(
-                f"{files} files ({size / 1e9:.2f} GB) in {len(roots)} folder(s): {detail}"
-            )
-        self.files.clear()
-        for n, rec in enumerate(self.catalog.files()):
-            if n >= limit:
-                break
-            self.files.addTopLevelItem(
-                QTreeWidgetItem(
-                    [
-                        rec.path_text,
-                        rec.title or "",
-                        rec.artist or "",
-                        rec.album or "",
-                        rec.format or "",
-                        rec.state,
-                    ]
-                )
-            )
+    # -- construction --------------------------------------------------------------------
+
+    def _action(
+        self,
+        name: str,
+        text: str,
+        shortcut: str | QKeySequence.StandardKey | None,
+        slot: object,
+        tip: str,
+    ) -> QAction:
+        action = QAction(icon(name), text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(f"{tip} ({action.shortcut().toString()})" if shortcut else tip)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        ctx = self.ctx
+        self.act_add = self._action(
+            "add-folder",
+            "Add Folder…",
+            QKeySequence.StandardKey.Open,
+            self.choose_folder,
+            "Add a music folder and scan it",
+        )
+        self.act_scan = self._action(
+            "scan", "Scan", "F5", lambda: ctx.scan(), "Index new and changed files (reads only)"
+        )
+        self.act_verify = self._action(
+            "verify",
+            "Verify All",
+            "Ctrl+Shift+V",
+            lambda: ctx.verify(),
+            "Re-read every file and check it",
+        )
+        self.act_verify_oldest = self._action(
+            "verify",
+            "Verify Oldest 10%",
+            "Ctrl+Shift+O",
+            lambda: ctx.verify(oldest=0.1),
+            "Re-read the least recently verified tenth of the library",
+        )
+        self.act_cancel = self._action(
+            "cancel",
+            "Cancel Job",
+            "Esc",
+            lambda: ctx.jobs.cancel(),
+            "Cancel the running job (work done so far is kept)",
+        )
+        self.act_settings = self._action(
+            "settings",
+            "Settings…",
+            QKeySequence.StandardKey.Preferences,
+            self.open_settings,
+            "Folders, hashing, workers",
+        )
+        self.act_quit = QAction("Quit", self)
+        self.act_quit.setShortcut(QKeySequence.StandardKey.Quit)
+        self.act_quit.triggered.connect(self.close)
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addActions([self.act_add, self.act_settings])
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+        check = menu.addMenu("&Check")
+        check.addActions([self.act_scan, self.act_verify, self.act_verify_oldest, self.act_cancel])
+        toolbar = QToolBar("Main", self)
+        toolbar.setObjectName("main-toolbar")
+        toolbar.setMovable(False)
+        toolbar.setIconSize(QSize(20, 20))
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.addActions([self.act_add, self.act_scan, self.act_verify, self.act_verify_oldest])
+        toolbar.addSeparator()
+        toolbar.addAction(self.act_settings)
+        self.addToolBar(toolbar)
+
+    def _build_body(self) -> None:
+        ctx = self.ctx
+        self.sidebar = QListWidget(self)
+        self.sidebar.setIconSize(QSize(20, 20))
+        self.sidebar.setMaximumWidth(180)
+        self.sidebar.setSpacing(2)
+        for name in PAGES:
+            QListWidgetItem(icon(name.lower()), name, self.sidebar)
+        self.library = LibraryPage(ctx, self)
+        self.albums = AlbumsPage(ctx, self)
+        self.findings = FindingsPage(ctx, self)
+        self.backups = BackupsPage(ctx, self)
+        self.activity = ActivityPage(ctx, self)
+        self.empty = EmptyState(self)
+        self.empty.add_folder.connect(self.choose_folder)
+        self.pages = QStackedWidget(self)
+        for page in (
+            self.library,
+            self.albums,
+            self.findings,
+            self.backups,
+            self.activity,
+            self.empty,
+        ):
+            self.pages.addWidget(page)
+        self.details = DetailsPane(ctx, self)
+        for page in (self.library, self.albums, self.findings):
+            page.file_selected.connect(self.details.show_file)
+        self.splitter = QSplitter(self)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(self.pages)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(2, 1)
+        self.splitter.setSizes([160, 780, 340])
+        self.setCentralWidget(self.splitter)
+        self.sidebar.currentRowChanged.connect(self._page_chosen)
+        self.sidebar.setCurrentRow(0)
+
+    # -- behaviour -----------------------------------------------------------------------
+
+    def _page_chosen(self, row: int) -> None:
+        if row < 0:
+            return
+        if row == 0 and not self.ctx.catalog.roots():
+            self.pages.setCurrentWidget(self.empty)
+            return
+        page = self.pages.widget(row)
+        self.pages.setCurrentWidget(page)
+
+    def show_page(self, name: str) -> None:
+        self.sidebar.setCurrentRow(PAGES.index(name))
+
+    def refresh(self) -> None:
+        """Re-read what every view shows (after a job changed the catalog)."""
+        for page in (self.library, self.albums, self.findings, self.backups, self.activity):
+            page.refresh()
+        self._page_chosen(self.sidebar.currentRow())
+        self._update_summary()
+
+    def _update_summary(self) -> None:
+        catalog = self.ctx.catalog
+        files, size, oldest = catalog.totals()
+        if not files:
+            self.summary.setText("No files in the catalog yet")
+            return
+        counts = catalog.state_counts()
+        healthy = counts.get("ok", 0) + counts.get("tags-changed", 0) + counts.get("moved", 0)
+        attention = files - healthy
+        albums = len(catalog.album_rows())
+        since = time.strftime("%Y-%m-%d %H:%M", time.localtime(oldest)) if oldest else "never"
+        self.summary.setText(
+            f"{files:,} files · {albums:,} albums · {human_size(size)} · {healthy:,} healthy · "
+            f"{attention:,} need attention · every file verified since {since}"
+        )
+        findings_item = self.sidebar.item(PAGES.index("Findings"))
+        problems = len(catalog.findings(min_severity="warning"))
+        findings_item.setText(f"Findings ({problems})" if problems else "Findings")
+
+    def show_file(self, file_id: int) -> None:
+        self.details.show_file(file_id)
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Add a music folder", os.path.expanduser("~")
+        )
+        if folder:
+            self.ctx.add_folders([folder])
+
+    def open_settings(self) -> None:
+        SettingsDialog(self.ctx, self).exec()
+
+    def _job_finished(self, job: Job) -> None:
+        if job.error:
+            self.statusBar().showMessage(f"{job.title} failed: {job.error}", 15000)
+        elif job.state == "cancelled":
+            self.statusBar().showMessage(f"{job.title} cancelled; run it again to resume", 10000)
+
+    # -- drag and drop of folders ---------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and all(u.isLocalFile() and os.path.isdir(u.toLocalFile()) for u in urls):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        folders = [
+            u.toLocalFile()
+            for u in event.mimeData().urls()
+            if u.isLocalFile() and os.path.isdir(u.toLocalFile())
+        ]
+        if folders:
+            self.ctx.add_folders(folders)
+            event.acceptProposedAction()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Cancel running work (what is done stays committed) and wait for it to stop."""
+        self.ctx.jobs.cancel_all()
+        self.ctx.jobs.wait(10000)
+        super().closeEvent(event)

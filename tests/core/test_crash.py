@@ -20,8 +20,11 @@ from phonovault.core.scan import scan
 
 
 def digest_tree(root: Path) -> dict[str, str]:
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_kill_minus_nine_during_scan_then_resume(tmp_path: Path) -> None:
@@ -35,8 +38,16 @@ def test_kill_minus_nine_during_scan_then_resume(tmp_path: Path) -> None:
     with Catalog(cat_path) as catalog:
         add_root(catalog, root)
     rng = random.Random(1234)
-    cmd = [sys.executable, "-m", "phonovault.core.cli", "--catalog", str(cat_path), "scan",
-           "--workers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "phonovault.core.cli",
+        "--catalog",
+        str(cat_path),
+        "scan",
+        "--workers",
+        "1",
+    ]
     kills, partial = 0, 0
     for _ in range(20):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -256,3 +256,16 @@ def test_interrupted_verify_resumes_where_it_stopped(lib: Path, catalog: Catalog
     assert len(second.results) == 5 - done_first
     third = verify(catalog)
     assert not third.resumed and len(third.results) == 5
+
+
+def test_verify_oldest_fraction_scrubs_least_recently_verified_first(
+    lib: Path, catalog: Catalog
+) -> None:
+    add_root(catalog, lib)
+    scan(catalog)
+    seen: list[str] = []
+    for _ in range(3):  # 40 % of 5 files = 2 a run: three runs cover every file
+        report = verify(catalog, oldest=0.4)
+        assert len(report.results) == 2
+        seen.extend(r.path for r in report.results)
+    assert len(set(seen)) == 5

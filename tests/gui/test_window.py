@@ -1,29 +1,31 @@
-"""The GUI entry point opens a real (offscreen) window on a real catalog."""
+"""The main window on a real catalog, offscreen."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from phonovault.core.catalog import Catalog
-from phonovault.core.library import add_root
-from phonovault.core.scan import scan
-from phonovault.gui.main_window import MainWindow
+from phonovault.gui.app import build
 
 
-def test_window_shows_the_catalog(qtbot, tmp_path: Path, make_file) -> None:
+def test_first_run_shows_the_empty_state(qtbot, tmp_path: Path) -> None:
+    ctx, window = build(tmp_path / "c.sqlite", tmp_path / "settings.json")
+    qtbot.addWidget(window)
+    window.show()
+    assert window.pages.currentWidget() is window.empty
+    assert window.windowTitle() == "Phonovault"
+    assert not window.grab().isNull()
+    window.close()
+
+
+def test_add_folder_scans_and_leaves_the_empty_state(qtbot, tmp_path: Path, make_file) -> None:
     root = tmp_path / "Music"
     make_file("flac16", "a.flac", root=root)
     make_file("mp3", "b.mp3", root=root)
-    with Catalog(tmp_path / "c.sqlite") as catalog:
-        empty = MainWindow(catalog)
-        qtbot.addWidget(empty)
-        assert "No music folders yet" in empty.summary.text()
-        add_root(catalog, root)
-        scan(catalog)
-        window = MainWindow(catalog)
-        qtbot.addWidget(window)
-        window.show()
-        assert window.files.topLevelItemCount() == 2
-        assert "2 files" in window.summary.text()
-        assert window.windowTitle() == "Phonovault"
-        assert not window.grab().isNull()
+    ctx, window = build(tmp_path / "c.sqlite", tmp_path / "settings.json")
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(ctx.jobs.idle, timeout=20000):
+        ctx.add_folders([str(root)])
+    qtbot.waitUntil(lambda: "2 files" in window.summary.text(), timeout=5000)
+    assert window.pages.currentWidget() is window.library
+    window.close()
