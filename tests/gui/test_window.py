@@ -8,7 +8,7 @@ from phonovault.gui.app import build
 
 
 def test_first_run_shows_the_empty_state(qtbot, tmp_path: Path) -> None:
-    ctx, window = build(tmp_path / "c.sqlite", tmp_path / "settings.json")
+    _ctx, window = build(tmp_path / "c.sqlite", tmp_path / "settings.json")
     qtbot.addWidget(window)
     window.show()
     assert window.pages.currentWidget() is window.empty
