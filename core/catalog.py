@@ -13,15 +13,48 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from phonovault.core.errors import CatalogError, NotInCatalogError, SchemaTooNewError
+from phonovault.core.errors import (
+    CatalogError,
+    CatalogMissingError,
+    NotInCatalogError,
+    SchemaTooNewError,
+)
 from phonovault.core.fixity import Digests
-from phonovault.core.tags import TrackInfo
+from phonovault.core.records import (
+    AlbumRow,
+    FileRecord,
+    Finding,
+    HistoryEntry,
+    JobRow,
+    JournalEntry,
+    KnownFile,
+    LibraryRow,
+    Observation,
+    Root,
+)
 
-SCHEMA_VERSION = 1
+__all__ = [
+    "SCHEMA_VERSION",
+    "AlbumRow",
+    "Batch",
+    "Catalog",
+    "FileRecord",
+    "Finding",
+    "HistoryEntry",
+    "JobRow",
+    "JournalEntry",
+    "KnownFile",
+    "LibraryRow",
+    "Observation",
+    "Root",
+    "display_path",
+]
+
+SCHEMA_VERSION = 2
 
 # Each entry upgrades the schema by one version; never edit a released entry, append.
 MIGRATIONS: tuple[str, ...] = (
@@ -102,6 +135,14 @@ MIGRATIONS: tuple[str, ...] = (
         outcome TEXT
     );
     """,
+    # 2: the stat last seen on disk, apart from the baseline's. A file whose audio changed
+    # keeps its baseline until the user accepts it; without these, every scan would re-read
+    # it (its stat never matches the baseline) and add a history row each time.
+    """
+    ALTER TABLE files ADD COLUMN seen_size INTEGER;
+    ALTER TABLE files ADD COLUMN seen_mtime_ns INTEGER;
+    ALTER TABLE files ADD COLUMN seen_inode INTEGER;
+    """,
 )
 
 # Fixity states that need the user's attention, and how loud they are.
@@ -114,172 +155,6 @@ SEVERITY = {
     "tags-changed": "info",
     "unreadable-tags": "warning",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Root:
-    id: int
-    path: str  # str with surrogate escapes where the bytes were not UTF-8 (os.fsdecode)
-    added: float
-    was_mount: bool
-    last_scan: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class KnownFile:
-    """The slice of a file row an incremental scan compares against the disk."""
-
-    id: int
-    relpath: bytes
-    size: int
-    mtime_ns: int
-    inode: int
-    present: bool
-    file_hash: str | None
-    audio_hash: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class FileRecord:
-    """Everything the catalog knows about one file."""
-
-    id: int
-    root_id: int
-    relpath: bytes
-    path_text: str
-    size: int
-    mtime_ns: int
-    inode: int
-    present: int
-    format: str | None
-    codec: str | None
-    duration: float | None
-    sample_rate: int | None
-    bit_depth: int | None
-    channels: int | None
-    bitrate: int | None
-    title: str | None
-    artist: str | None
-    album: str | None
-    albumartist: str | None
-    track: int | None
-    tracktotal: int | None
-    disc: int | None
-    disctotal: int | None
-    date: str | None
-    genre: str | None
-    mb_trackid: str | None
-    mb_albumid: str | None
-    mb_artistid: str | None
-    mb_albumartistid: str | None
-    mb_releasegroupid: str | None
-    rg_track_gain: float | None
-    rg_track_peak: float | None
-    rg_album_gain: float | None
-    rg_album_peak: float | None
-    tag_formats: str | None
-    raw_tags: str | None
-    art_count: int | None
-    art_bytes: int | None
-    art_width: int | None
-    art_height: int | None
-    art_hash: str | None
-    tag_error: str | None
-    file_hash: str | None
-    audio_hash: str | None
-    hash_algo: str | None
-    audio_method: str | None
-    sha256: str | None
-    first_seen: float
-    last_read: float | None
-    last_verified: float | None
-    state: str
-    state_detail: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    at: float
-    state: str
-    file_hash: str | None
-    audio_hash: str | None
-    size: int | None
-    mtime_ns: int | None
-    detail: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    id: int
-    file_id: int | None
-    path: str
-    kind: str
-    severity: str
-    message: str
-    created: float
-
-
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    at: float
-    action: str
-    path: str | None
-    detail: str | None
-
-
-class LibraryRow(NamedTuple):
-    """One line of the library table: only what the table shows, cheap to hold 200k of."""
-
-    id: int
-    path: str
-    title: str | None
-    artist: str | None
-    album: str | None
-    albumartist: str | None
-    track: int | None
-    disc: int | None
-    format: str | None
-    duration: float | None
-    bit_depth: int | None
-    sample_rate: int | None
-    size: int
-    state: str
-    last_verified: float | None
-
-
-class AlbumRow(NamedTuple):
-    """One album: files grouped by album artist (else artist) and album title."""
-
-    albumartist: str
-    album: str
-    tracks: int
-    size: int
-    duration: float
-    date: str | None
-    formats: str
-    states: str  # comma-separated distinct states of its files
-    cover_file_id: int | None  # a file with embedded art, for the thumbnail
-
-
-class JobRow(NamedTuple):
-    id: int
-    kind: str
-    started: float
-    finished: float | None
-    outcome: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """What one read of a file found: its stat, and tags and hashes when they could be read."""
-
-    relpath: bytes
-    size: int
-    mtime_ns: int
-    inode: int
-    digests: Digests | None
-    track: TrackInfo | None
-    tag_error: str | None
 
 
 _FILE_COLUMNS = tuple(f.name for f in fields(FileRecord))
@@ -300,6 +175,7 @@ def display_path(raw: bytes) -> str:
 def _observation_columns(obs: Observation) -> dict[str, Any]:
     cols: dict[str, Any] = {
         "size": obs.size, "mtime_ns": obs.mtime_ns, "inode": obs.inode, "present": 1,
+        "seen_size": obs.size, "seen_mtime_ns": obs.mtime_ns, "seen_inode": obs.inode,
         "tag_error": obs.tag_error,
     }  # fmt: skip
     track = obs.track
@@ -333,24 +209,28 @@ def _observation_columns(obs: Observation) -> dict[str, Any]:
 class Batch:
     """Handle of :meth:`Catalog.batch`."""
 
-    def __init__(self, db: sqlite3.Connection, seconds: float) -> None:
-        self._db = db
+    def __init__(self, catalog: Catalog, seconds: float) -> None:
+        self._catalog = catalog
         self._seconds = seconds
         self._since = time.monotonic()
 
     def tick(self) -> None:
         if time.monotonic() - self._since >= self._seconds:
-            self._db.execute("COMMIT")
-            self._db.execute("BEGIN IMMEDIATE")
+            self._catalog._db.execute("COMMIT")
+            self._catalog._begin()
             self._since = time.monotonic()
 
 
 class Catalog:
     """An open catalog. Use as a context manager, or call :meth:`close`."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
         self.path = Path(path)
         if str(self.path) != ":memory:":
+            if not create and not self.path.exists():
+                raise CatalogMissingError(
+                    f"no catalog at {self.path}; start one with 'phonovault roots add FOLDER'"
+                )
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(
@@ -405,7 +285,7 @@ class Catalog:
             finally:
                 self._depth -= 1
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        self._begin()
         self._depth = 1
         try:
             yield
@@ -417,12 +297,26 @@ class Catalog:
         finally:
             self._depth = 0
 
+    def _begin(self) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise CatalogError(
+                    f"the catalog {self.path} is busy: another Phonovault (a scan or verify, "
+                    "or the app) is writing to it; try again when it has finished"
+                ) from exc
+            raise CatalogError(f"the catalog {self.path} cannot be written: {exc}") from exc
+
     @contextmanager
     def batch(self, seconds: float = 0.5) -> Iterator[Batch]:
         """A transaction that a long loop commits every ``seconds`` through ``tick()``:
-        a kill loses at most that much work, and 100k files do not cost 100k fsyncs."""
+        a kill loses at most that much work, and 100k files do not cost 100k fsyncs.
+        Not nestable: a tick would commit the outer transaction's work."""
+        if self._depth:
+            raise RuntimeError("Catalog.batch() cannot run inside another transaction")
         with self.transaction():
-            yield Batch(self._db, seconds)
+            yield Batch(self, seconds)
 
     def integrity_ok(self) -> bool:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -460,6 +354,12 @@ class Catalog:
             self._db.execute("SELECT * FROM roots WHERE id = ?", (root_id,)).fetchone()
         )
 
+    def has_present_files(self, root_id: int) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM files WHERE root_id = ? AND present = 1 LIMIT 1", (root_id,)
+        ).fetchone()
+        return row is not None
+
     def mark_root_scanned(self, root_id: int, at: float) -> None:
         with self.transaction():
             self._db.execute("UPDATE roots SET last_scan = ? WHERE id = ?", (at, root_id))
@@ -477,13 +377,47 @@ class Catalog:
     # -- files: reading ---------------------------------------------------------------------
 
     def known_files(self, root_id: int) -> dict[bytes, KnownFile]:
-        """Every file of a root with what an incremental scan compares, keyed by path."""
+        """Every file of a root with what scanning and verifying compare, keyed by path.
+
+        Narrow on purpose: verifying 100k files must not pull every tag into memory.
+        """
         rows = self._db.execute(
-            "SELECT id, relpath, size, mtime_ns, inode, present, file_hash, audio_hash "
-            "FROM files WHERE root_id = ?",
+            "SELECT id, root_id, relpath, size, mtime_ns, inode, COALESCE(seen_size, size), "
+            "COALESCE(seen_mtime_ns, mtime_ns), COALESCE(seen_inode, inode), present, "
+            "file_hash, audio_hash, hash_algo, audio_method, first_seen, last_read, "
+            "last_verified, state FROM files WHERE root_id = ?",
             (root_id,),
         )
-        return {r[1]: KnownFile(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7]) for r in rows}
+        make = KnownFile._make
+        return {r[2]: make((*r[:9], bool(r[9]), *r[10:])) for r in rows}
+
+    def known_file(self, file_id: int) -> KnownFile:
+        found = self.known_files_by_ids([file_id])
+        if not found:
+            raise NotInCatalogError(f"no file with id {file_id}")
+        return found[0]
+
+    def known_files_by_ids(self, ids: Sequence[int]) -> list[KnownFile]:
+        rows = self._db.execute(
+            "SELECT id, root_id, relpath, size, mtime_ns, inode, COALESCE(seen_size, size), "
+            "COALESCE(seen_mtime_ns, mtime_ns), COALESCE(seen_inode, inode), present, "
+            "file_hash, audio_hash, hash_algo, audio_method, first_seen, last_read, "
+            "last_verified, state FROM files "
+            f"WHERE id IN ({','.join('?' * len(ids))})",
+            list(ids),
+        ).fetchall()
+        return [KnownFile._make((*r[:9], bool(r[9]), *r[10:])) for r in rows]
+
+    def merge_into(self, old_id: int, new_id: int) -> None:
+        """Fold a vanished file's history into the file its bytes turned up as (a copy made
+        before the original was deleted is a move): nothing is forgotten."""
+        self._db.execute("UPDATE history SET file_id = ? WHERE file_id = ?", (new_id, old_id))
+        old = self.file(old_id)
+        self._db.execute(
+            "UPDATE files SET first_seen = MIN(first_seen, ?) WHERE id = ?",
+            (old.first_seen, new_id),
+        )
+        self._db.execute("DELETE FROM files WHERE id = ?", (old_id,))
 
     def file(self, file_id: int) -> FileRecord:
         row = self._db.execute(_SELECT_FILES + " WHERE id = ?", (file_id,)).fetchone()
@@ -720,13 +654,27 @@ class Catalog:
         return (row[0], row[1]) if row else None
 
     def start_job(self, kind: str, params: dict[str, object], now: float) -> int:
+        """Record a new run; older unfinished runs of this kind will not be resumed now."""
         with self.transaction():
+            self._db.execute(
+                "UPDATE jobs SET finished = ?, outcome = 'abandoned' "
+                "WHERE kind = ? AND finished IS NULL",
+                (now, kind),
+            )
             cur = self._db.execute(
                 "INSERT INTO jobs (kind, params, started) VALUES (?, ?, ?)",
                 (kind, json.dumps(params, sort_keys=True), now),
             )
         assert cur.lastrowid is not None
         return cur.lastrowid
+
+    def run_started_between(self, after: float, before: float) -> bool:
+        """Whether a scan or verify run started in that interval (so two files read at these
+        times were seen by different runs, not side by side in one)."""
+        row = self._db.execute(
+            "SELECT 1 FROM jobs WHERE started > ? AND started < ? LIMIT 1", (after, before)
+        ).fetchone()
+        return row is not None
 
     def finish_job(self, job_id: int, outcome: str, now: float) -> None:
         with self.transaction():

@@ -8,10 +8,12 @@ when stderr is a terminal.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import logging
 import os
+import sqlite3
 import sys
 import time
 import traceback
@@ -24,7 +26,7 @@ from phonovault.core.catalog import Catalog, display_path
 from phonovault.core.config import Settings, default_catalog_path, default_workers
 from phonovault.core.errors import PhonovaultError
 from phonovault.core.jobs import CancelToken, Progress
-from phonovault.core.library import absolute_path, add_root, locate
+from phonovault.core.library import absolute_path, add_root, locate, offline_reason
 from phonovault.core.scan import ScanOptions, ScanReport, scan
 from phonovault.core.verify import VerifyReport, accept, verify
 
@@ -44,7 +46,7 @@ class Out:
     colour: bool
 
     def line(self, text: str = "") -> None:
-        print(text, file=self.stream)
+        print(printable(text), file=self.stream)
 
     def paint(self, text: str, state: str) -> str:
         if not self.colour:
@@ -65,8 +67,36 @@ class Out:
         return f"\x1b[{code}m{text}\x1b[0m" if code else text
 
     def dump(self, doc: dict[str, Any]) -> None:
-        json.dump(doc, self.stream, indent=2, ensure_ascii=False, default=str)
+        json.dump(json_safe(doc), self.stream, indent=2, ensure_ascii=False, default=str)
         self.stream.write("\n")
+
+
+def printable(text: str) -> str:
+    """Text safe for any terminal: bytes of a file name that are not UTF-8 (carried as
+    surrogate escapes) are shown as U+FFFD instead of crashing the write."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def json_safe(value: Any) -> Any:
+    """JSON cannot carry file names that are not UTF-8. Such a string is given in printable
+    form, and beside it ``<key>_b64`` holds the exact bytes (base64) for scripts."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if isinstance(item, str) and printable(item) != item:
+                raw = item.encode("utf-8", "surrogateescape")
+                out[key] = printable(item)
+                out[f"{key}_b64"] = base64.b64encode(raw).decode("ascii")
+            else:
+                out[key] = json_safe(item)
+        return out
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, str):
+        return printable(value)
+    return value
 
 
 class ProgressBar:
@@ -133,13 +163,18 @@ def cmd_roots(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
         found = next((r for r in catalog.roots() if r.path == os.path.realpath(args.path)), None)
         if found is None:
             raise PhonovaultError(f"{args.path} is not a registered root")
+        if not args.forget:
+            raise PhonovaultError(
+                "removing a root forgets its files' checksums and verify history (the files "
+                "themselves are never touched); repeat with --forget to do so"
+            )
         catalog.remove_root(found.id)
         if not out.json:
             out.line(f"removed root {found.path} from the catalog (no file was touched)")
         else:
             out.dump({"removed": found.path})
         return EXIT_OK
-    roots = catalog.roots()
+    listing = [(r, offline_reason(catalog, r)) for r in catalog.roots()]
     if out.json:
         out.dump(
             {
@@ -147,18 +182,20 @@ def cmd_roots(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
                     {
                         "id": r.id,
                         "path": r.path,
-                        "online": os.path.isdir(r.path),
+                        "online": why is None,
+                        "offline_reason": why,
                         "last_scan": r.last_scan,
                     }
-                    for r in roots
+                    for r, why in listing
                 ]
             }
         )
-    elif not roots:
+        return EXIT_OK
+    if not listing:
         out.line("no roots yet: add one with 'phonovault roots add ~/Music'")
-    for r in roots if not out.json else []:
-        online = "online" if os.path.isdir(r.path) else out.paint("offline", "offline")
-        out.line(f"{r.path}  [{online}]  last scan: {_when(r.last_scan)}")
+    for r, why in listing:
+        state = "online" if why is None else out.paint(f"offline: {why}", "offline")
+        out.line(f"{r.path}  [{state}]  last scan: {_when(r.last_scan)}")
     return EXIT_OK
 
 
@@ -242,7 +279,8 @@ def cmd_verify(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
         _print_verify(report, out)
     if report.cancelled:
         return EXIT_ERROR
-    return EXIT_FINDINGS if BAD_STATES & set(report.summary) else EXIT_OK
+    bad = BAD_STATES & set(report.summary) or report.offline_roots
+    return EXIT_FINDINGS if bad else EXIT_OK
 
 
 def _verify_doc(r: VerifyReport) -> dict[str, Any]:
@@ -286,7 +324,7 @@ def cmd_status(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
     counts = catalog.state_counts()
     files, size, oldest = catalog.totals()
     roots = catalog.roots()
-    offline = [r.path for r in roots if not os.path.isdir(r.path)]
+    offline = [r.path for r in roots if offline_reason(catalog, r)]
     findings = catalog.findings(min_severity="warning")
     if out.json:
         out.dump(
@@ -311,7 +349,7 @@ def cmd_status(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
             f"oldest verification: {_when(oldest)}; {len(findings)} finding(s) need "
             "attention" + (" - see 'phonovault findings'" if findings else "")
         )
-    return EXIT_FINDINGS if findings else EXIT_OK
+    return EXIT_FINDINGS if findings or offline else EXIT_OK
 
 
 def cmd_findings(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
@@ -472,6 +510,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("roots", parents=[common], help="add, list or remove library roots")
     p.add_argument("action", choices=("add", "list", "remove"), nargs="?", default="list")
     p.add_argument("path", nargs="?")
+    p.add_argument(
+        "--forget",
+        action="store_true",
+        help="with remove: confirm forgetting the root's catalog history",
+    )
     p.set_defaults(func=cmd_roots)
 
     for name, func, text in (
@@ -535,19 +578,29 @@ def main(
     colour = stdout.isatty() and not as_json and "NO_COLOR" not in os.environ
     out = Out(stdout, stderr, as_json, colour)
     path = getattr(args, "catalog", None) or default_catalog_path()
+    # Only registering a root starts a catalog: a mistyped --catalog must not quietly
+    # open an empty one and report that all is well.
+    create = args.command == "roots" and args.action == "add"
     try:
-        with Catalog(path) as catalog:
+        with Catalog(path, create=create) as catalog:
             return int(args.func(args, catalog, out))
     except PhonovaultError as exc:
-        print(f"phonovault: error: {exc}", file=stderr)
-        return EXIT_ERROR
+        return _fail(out, str(exc))
+    except sqlite3.Error as exc:  # locked, full disk, damaged pages: catalog trouble
+        return _fail(out, f"catalog error in {path}: {exc}")
     except KeyboardInterrupt:
-        print("phonovault: interrupted", file=stderr)
-        return EXIT_ERROR
+        return _fail(out, "interrupted")
     except Exception:  # a bug: say so plainly, keep the traceback for the report
         log_path = _log_crash()
-        print(f"phonovault: internal error (a bug); details in {log_path}", file=stderr)
-        return EXIT_ERROR
+        return _fail(out, f"internal error (a bug); details in {log_path}")
+
+
+def _fail(out: Out, message: str) -> int:
+    """Errors go to stderr as a sentence; with --json, stdout still gets its one document."""
+    print(f"phonovault: error: {printable(message)}", file=out.err)
+    if out.json:
+        out.dump({"error": message})
+    return EXIT_ERROR
 
 
 def _log_crash() -> str:

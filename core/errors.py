@@ -18,6 +18,10 @@ class CatalogError(PhonovaultError):
     """The catalog cannot be opened or used (corrupt, locked, newer schema, ...)."""
 
 
+class CatalogMissingError(CatalogError):
+    """No catalog at the path given (a typo must not silently start an empty one)."""
+
+
 class SchemaTooNewError(CatalogError):
     """The catalog was written by a newer Phonovault; we refuse to touch it."""
 

@@ -95,9 +95,13 @@ class ProgressMeter:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_bytes(self, n: int) -> None:
-        """Called from worker threads as they read."""
+        """Called from worker threads as they read; only counts (reports go out from the
+        thread that drives the loop, through :meth:`tick` and :meth:`file_done`)."""
         with self._lock:
             self.bytes_done += n
+
+    def tick(self) -> None:
+        """Report if the interval has passed (the driving loop calls this while it waits)."""
         self._maybe_emit()
 
     def file_done(self, current: str = "") -> None:
@@ -134,6 +138,7 @@ def parallel_map(
     items: Iterable[T],
     workers: int,
     should_stop: Callable[[], bool] | None = None,
+    on_tick: Callable[[], None] | None = None,
 ) -> Iterator[tuple[T, R | None, BaseException | None]]:
     """Run ``fn`` over ``items`` on ``workers`` threads, yielding ``(item, result, error)`` as
     each finishes. At most ``2 * workers`` items are in flight, so memory stays flat on a
@@ -154,7 +159,9 @@ def parallel_map(
 
         fill()
         while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            if on_tick is not None:
+                on_tick()  # progress keeps flowing while one large file is being read
             for fut in done:
                 item = pending.pop(fut)
                 exc = fut.exception()

@@ -6,6 +6,7 @@ import os
 
 from phonovault.core.catalog import Catalog, FileRecord, Root
 from phonovault.core.errors import NotInCatalogError, RootError
+from phonovault.core.walk import root_offline_reason
 
 
 def add_root(catalog: Catalog, path: str | os.PathLike[str]) -> Root:
@@ -46,3 +47,10 @@ def locate(catalog: Catalog, path: str | os.PathLike[str]) -> tuple[Root, FileRe
 
 def absolute_path(root: Root, record: FileRecord) -> str:
     return os.path.join(root.path, os.fsdecode(record.relpath))
+
+
+def offline_reason(catalog: Catalog, root: Root) -> str | None:
+    """Why a root is offline now (absent, unmounted, or empty where files were), else None."""
+    return root_offline_reason(
+        root.path, was_mount=root.was_mount, expect_files=catalog.has_present_files(root.id)
+    )

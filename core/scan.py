@@ -1,13 +1,14 @@
 """Indexing: walk the roots, read what is new or changed, and keep the catalog in step.
 
-Incremental by design: a file whose (size, mtime_ns, inode) is unchanged is not opened, so a
-rescan of an unchanged library is a stat walk. New and changed files are read once each, on
+Incremental by design: a file whose (size, mtime_ns, inode) is as last seen is not opened, so
+a rescan of an unchanged library is a stat walk. New and changed files are read once each, on
 worker threads, for both hashes and the tags. Writes are batched and committed every half
 second, so a killed scan simply resumes: what was committed is skipped next time.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from collections import Counter
@@ -17,9 +18,16 @@ from dataclasses import dataclass, field
 from phonovault.core.catalog import Catalog, KnownFile, Observation, Root
 from phonovault.core.fixity import HashCancelled
 from phonovault.core.jobs import CancelToken, ProgressCallback, ProgressMeter, parallel_map
+from phonovault.core.judge import (
+    UNPLUG_ERRNOS,
+    GoneSet,
+    abs_path,
+    record_problem,
+    record_read,
+    settle_gone,
+)
 from phonovault.core.reading import FileReadError, observe
-from phonovault.core.verify import MESSAGES, record_problem, record_read
-from phonovault.core.walk import Entry, root_offline_reason, walk_root
+from phonovault.core.walk import Entry, WalkResult, root_offline_reason, walk_root
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,191 +73,199 @@ def scan(
     options = options or ScanOptions()
     cancel = cancel or CancelToken()
     report = ScanReport()
-    for root in catalog.roots():
-        if root_ids is not None and root.id not in root_ids:
-            continue
+    roots = [r for r in catalog.roots() if root_ids is None or r.id in root_ids]
+    job_id = catalog.start_job("scan", {"roots": sorted(r.id for r in roots)}, time.time())
+    for root in roots:
         if cancel.cancelled:
             break
-        _scan_root(catalog, root, options, progress, cancel, report)
+        _RootScan(catalog, root, options, progress, cancel, report).run()
+    catalog.finish_job(job_id, "cancelled" if cancel.cancelled else "done", time.time())
     report.cancelled = cancel.cancelled
     report.seconds = time.monotonic() - started
     return report
 
 
-def _scan_root(
-    catalog: Catalog,
-    root: Root,
-    options: ScanOptions,
-    progress: ProgressCallback | None,
-    cancel: CancelToken,
-    report: ScanReport,
-) -> None:
-    known = catalog.known_files(root.id)
-    reason = root_offline_reason(
-        root.path, was_mount=root.was_mount, expect_files=any(k.present for k in known.values())
-    )
-    if reason:
-        report.offline_roots.append((root.path, reason))
-        return
-    walk = walk_root(root.path, should_stop=lambda: cancel.cancelled)
-    if cancel.cancelled:
-        return
-    report.skipped += walk.skipped
-    for path, why in walk.problems:
-        if path in walk_dirs(root.path, walk.unreadable_dirs):
-            report.failed.append(FailedFile(path, why))
-        else:
-            report.notes.append((path, why))
-    todo: list[Entry] = []
-    for entry in walk.entries:
-        k = known.get(entry.relpath)
-        if (
-            k is not None
-            and k.present
-            and k.file_hash is not None
-            and (k.size, k.mtime_ns, k.inode) == (entry.size, entry.mtime_ns, entry.inode)
-        ):
-            report.unchanged += 1
-        else:
-            todo.append(entry)
-    seen = {e.relpath for e in walk.entries}
-    blocked = tuple(d.rstrip(b"/") + b"/" for d in walk.unreadable_dirs)
-    gone = {
-        rel: k
-        for rel, k in known.items()
-        if k.present and rel not in seen and not (blocked and rel.startswith(blocked))
-    }
-    meter = ProgressMeter("scan", progress, total=len(todo), bytes_total=sum(e.size for e in todo))
-    _read_all(catalog, root, todo, known, _Gone(gone), options, meter, cancel, report)
-    meter.finish()
-    report.bytes_read += meter.bytes_done
-    if cancel.cancelled:
-        return  # gone files may yet turn up as moves: judge them next time
-    now = time.time()
-    with catalog.transaction():
-        for k in gone.values():
-            record_problem(catalog, catalog.file(k.id), "missing", MESSAGES["missing"], now)
-            report.missing += 1
-    catalog.mark_root_scanned(root.id, now)
+class _RootScan:
+    """One root's pass: walk, read what changed, then judge what vanished."""
 
+    def __init__(self, catalog: Catalog, root: Root, options: ScanOptions,
+                 progress: ProgressCallback | None, cancel: CancelToken, report: ScanReport
+                 ) -> None:  # fmt: skip
+        self.catalog = catalog
+        self.root = root
+        self.options = options
+        self.progress = progress
+        self.cancel = cancel
+        self.report = report
+        self.offline: str | None = None  # set when the root vanished mid-scan
 
-def walk_dirs(root: str, relpaths: list[bytes]) -> set[str]:
-    return {os.path.normpath(os.path.join(root, os.fsdecode(r))) for r in relpaths}
+    def stopped(self) -> bool:
+        return self.cancel.cancelled or self.offline is not None
 
-
-def _read_all(
-    catalog: Catalog,
-    root: Root,
-    todo: list[Entry],
-    known: dict[bytes, KnownFile],
-    gone: _Gone,
-    options: ScanOptions,
-    meter: ProgressMeter,
-    cancel: CancelToken,
-    report: ScanReport,
-) -> None:
-    def read(entry: Entry) -> Observation:
-        return observe(
-            entry.path,
-            entry.relpath,
-            algorithm=options.algorithm,
-            with_sha256=options.with_sha256,
-            on_bytes=meter.add_bytes,
-            should_stop=lambda: cancel.cancelled,
+    def run(self) -> None:
+        catalog, root, report = self.catalog, self.root, self.report
+        known = catalog.known_files(root.id)
+        reason = root_offline_reason(
+            root.path, was_mount=root.was_mount, expect_files=any(k.present for k in known.values())
         )
+        if reason:
+            report.offline_roots.append((root.path, reason))
+            return
+        walk = walk_root(root.path, should_stop=lambda: self.cancel.cancelled)
+        if self.cancel.cancelled:
+            return
+        todo = self._triage(walk, known)
+        unseen = self._unseen(walk, known)
+        gone = GoneSet(unseen)
+        meter = ProgressMeter(
+            "scan", self.progress, total=len(todo), bytes_total=sum(e.size for e in todo)
+        )
+        self._read_all(todo, known, gone, meter)
+        meter.finish()
+        report.bytes_read += meter.bytes_done
+        if self.cancel.cancelled or self._went_offline():
+            return  # vanished files may yet turn up as moves: judge them next time
+        now = time.time()
+        with catalog.transaction():
+            for k, state, where in settle_gone(catalog, root, gone, now):
+                if state == "moved" and where:
+                    report.moved.append((abs_path(root, k.relpath), where))
+                else:
+                    report.missing += 1
+        catalog.mark_root_scanned(root.id, now)
 
-    with catalog.batch() as batch:
-        for entry, obs, exc in parallel_map(read, todo, options.workers, lambda: cancel.cancelled):
-            if isinstance(exc, HashCancelled):
-                continue
-            if exc is not None and not isinstance(exc, FileReadError):
-                raise exc
-            now = time.time()
-            if isinstance(exc, FileReadError):
-                report.failed.append(FailedFile(entry.path, exc.reason))
-                if not exc.changed_during_read:
-                    _store_unreadable(catalog, entry, known.get(entry.relpath), root, exc, now)
+    def _triage(self, walk: WalkResult, known: dict[bytes, KnownFile]) -> list[Entry]:
+        report = self.report
+        report.skipped += walk.skipped
+        listed_failures = {os.path.normpath(abs_path(self.root, d)) for d in walk.unreadable_dirs}
+        listed_failures |= {abs_path(self.root, b) for b in walk.blocked}
+        for path, why in walk.problems:
+            if path in listed_failures:
+                report.failed.append(FailedFile(path, why))
             else:
-                assert obs is not None
-                _store(catalog, root, entry, obs, known.get(entry.relpath), gone, report, now)
-            meter.file_done(entry.path)
-            batch.tick()
+                report.notes.append((path, why))
+        todo: list[Entry] = []
+        for entry in walk.entries:
+            k = known.get(entry.relpath)
+            if (k is not None and k.present and k.file_hash is not None
+                    and (k.seen_size, k.seen_mtime_ns, k.seen_inode)
+                    == (entry.size, entry.mtime_ns, entry.inode)):  # fmt: skip
+                report.unchanged += 1
+            else:
+                todo.append(entry)
+        return todo
 
+    @staticmethod
+    def _unseen(walk: WalkResult, known: dict[bytes, KnownFile]) -> list[KnownFile]:
+        """Known present files the walk did not find, leaving out those it could not see
+        (in a folder it could not list, or a file it could not stat)."""
+        seen = {e.relpath for e in walk.entries}
+        blocked = set(walk.blocked)
+        prefixes = tuple(d.rstrip(b"/") + b"/" for d in walk.unreadable_dirs if d != b".")
+        everything_blocked = b"." in walk.unreadable_dirs
+        return [
+            k
+            for rel, k in known.items()
+            if k.present
+            and rel not in seen
+            and rel not in blocked
+            and not everything_blocked
+            and not (prefixes and rel.startswith(prefixes))
+        ]
 
-def _store(
-    catalog: Catalog,
-    root: Root,
-    entry: Entry,
-    obs: Observation,
-    k: KnownFile | None,
-    gone: _Gone,
-    report: ScanReport,
-    now: float,
-) -> None:
-    if k is None:
-        origin = gone.take(obs)
-        if origin is not None:
-            old = os.path.join(root.path, os.fsdecode(origin.relpath))
-            record_read(catalog, catalog.file(origin.id), obs, now, verified=True, moved_from=old)
-            report.moved.append((old, entry.path))
-            file_id = origin.id
-        else:
-            file_id = catalog.insert_file(root.id, obs, state="ok", now=now)
-            catalog.update_file(file_id, last_verified=now)
-            catalog.add_history(
-                file_id,
-                "ok",
-                now,
-                digests=obs.digests,
-                size=obs.size,
-                mtime_ns=obs.mtime_ns,
-                detail="first seen",
+    def _went_offline(self) -> bool:
+        if self.offline is None:
+            self.offline = root_offline_reason(
+                self.root.path, was_mount=self.root.was_mount, expect_files=True
             )
-            report.indexed += 1
-    else:
-        file_id = k.id
-        state = record_read(catalog, catalog.file(k.id), obs, now, verified=True)
-        report.states[state] += 1
-        report.updated += 1
-    if obs.tag_error:
-        report.failed.append(FailedFile(entry.path, f"tags unreadable: {obs.tag_error}"))
-        catalog.set_finding(
-            file_id, "unreadable-tags", f"tags cannot be read: {obs.tag_error}", now
-        )
-    else:
-        catalog.clear_findings(file_id, ["unreadable-tags"])
+        if self.offline is not None:
+            if (self.root.path, self.offline) not in self.report.offline_roots:
+                self.report.offline_roots.append((self.root.path, self.offline))
+            return True
+        return False
 
+    def _read_all(self, todo: list[Entry], known: dict[bytes, KnownFile], gone: GoneSet,
+                  meter: ProgressMeter) -> None:  # fmt: skip
+        options = self.options
 
-class _Gone:
-    """Files that vanished from their path, indexed by hash to recognise where they went."""
+        def read(entry: Entry) -> Observation:
+            return observe(
+                entry.path,
+                entry.relpath,
+                algorithm=options.algorithm,
+                with_sha256=options.with_sha256,
+                on_bytes=meter.add_bytes,
+                should_stop=self.stopped,
+            )
 
-    def __init__(self, gone: dict[bytes, KnownFile]) -> None:
-        self.by_path = gone
-        self._by_file = {k.file_hash: k for k in gone.values() if k.file_hash}
-        self._by_audio = {k.audio_hash: k for k in gone.values() if k.audio_hash}
+        with self.catalog.batch() as batch:
+            for entry, obs, exc in parallel_map(
+                read, todo, options.workers, self.stopped, on_tick=meter.tick
+            ):
+                if isinstance(exc, HashCancelled) or self.offline is not None:
+                    continue
+                if exc is not None and not isinstance(exc, FileReadError):
+                    raise exc
+                if isinstance(exc, FileReadError):
+                    self._read_failed(entry, known.get(entry.relpath), gone, exc)
+                else:
+                    assert obs is not None
+                    self._store(entry, obs, known.get(entry.relpath), gone, time.time())
+                meter.file_done(entry.path)
+                batch.tick()
 
-    def take(self, obs: Observation) -> KnownFile | None:
-        """The vanished file with the same bytes (or the same audio), removed from the set."""
-        d = obs.digests
-        if d is None:
-            return None
-        k = self._by_file.get(d.file_hash)
-        if k is None and d.audio_method != "file":
-            k = self._by_audio.get(d.audio_hash)
-        if k is None or k.relpath not in self.by_path:
-            return None
-        del self.by_path[k.relpath]
-        return k
+    def _read_failed(self, entry: Entry, k: KnownFile | None, gone: GoneSet,
+                     exc: FileReadError) -> None:  # fmt: skip
+        if exc.errno in UNPLUG_ERRNOS and self._went_offline():
+            return  # the drive went away: judge nothing more on it
+        if exc.changed_during_read:
+            self.report.failed.append(FailedFile(entry.path, exc.reason))
+            return
+        if exc.errno == errno.ENOENT:  # vanished between the walk and the read
+            if k is not None and k.present:
+                gone.add(k)  # maybe moved: settled with the other vanished files
+            return
+        self.report.failed.append(FailedFile(entry.path, exc.reason))
+        now = time.time()
+        if k is None:
+            obs = Observation(
+                entry.relpath, entry.size, entry.mtime_ns, entry.inode, None, None, None
+            )
+            file_id = self.catalog.insert_file(self.root.id, obs, state="unreadable", now=now)
+            k = self.catalog.known_file(file_id)
+        record_problem(self.catalog, k, "unreadable", exc.reason, now)
 
-
-def _store_unreadable(
-    catalog: Catalog, entry: Entry, k: KnownFile | None, root: Root, exc: FileReadError, now: float
-) -> None:
-    if k is None:
-        obs = Observation(entry.relpath, entry.size, entry.mtime_ns, entry.inode, None, None, None)
-        file_id = catalog.insert_file(root.id, obs, state="unreadable", now=now)
-        catalog.update_file(file_id, state_detail=exc.reason)
-        catalog.set_finding(file_id, "unreadable", exc.reason, now)
-        catalog.add_history(file_id, "unreadable", now, detail=exc.reason)
-    else:
-        record_problem(catalog, catalog.file(k.id), "unreadable", exc.reason, now)
+    def _store(self, entry: Entry, obs: Observation, k: KnownFile | None, gone: GoneSet,
+               now: float) -> None:  # fmt: skip
+        catalog, report = self.catalog, self.report
+        if k is None:
+            origin = gone.take(obs)
+            if origin is not None:
+                old = abs_path(self.root, origin.relpath)
+                record_read(catalog, self.root, origin, obs, now, moved_from=old)
+                report.moved.append((old, entry.path))
+                file_id = origin.id
+            else:
+                file_id = catalog.insert_file(self.root.id, obs, state="ok", now=now)
+                catalog.update_file(file_id, last_verified=now)
+                catalog.add_history(
+                    file_id,
+                    "ok",
+                    now,
+                    digests=obs.digests,
+                    size=obs.size,
+                    mtime_ns=obs.mtime_ns,
+                    detail="first seen",
+                )
+                report.indexed += 1
+        else:
+            file_id = k.id
+            report.states[record_read(catalog, self.root, k, obs, now)] += 1
+            report.updated += 1
+        if obs.tag_error:
+            report.failed.append(FailedFile(entry.path, f"tags unreadable: {obs.tag_error}"))
+            catalog.set_finding(
+                file_id, "unreadable-tags", f"tags cannot be read: {obs.tag_error}", now
+            )
+        else:
+            catalog.clear_findings(file_id, ["unreadable-tags"])

@@ -219,6 +219,10 @@ def read_tags(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> Trac
         raise TagReadError(name, _describe_oserror(exc)) from exc
 
 
+# What reading a cover may raise on a hostile file, besides OSError.
+_COVER_ERRORS: tuple[type[BaseException], ...] = (mutagen.MutagenError, MemoryError, *_PARSER_LEAKS)
+
+
 def read_cover(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> EmbeddedPicture | None:
     """The front cover (picture type 3, else the first picture) with its bytes, for display.
 
@@ -238,7 +242,7 @@ def read_cover(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> Emb
                     return None
                 _, has_ape, _ = _trailer(fh)
                 main = _main_block(f, fh, head, has_ape)
-            except (mutagen.MutagenError, MemoryError, *_PARSER_LEAKS) as exc:
+            except _COVER_ERRORS as exc:
                 raise TagReadError(name, _describe_failure(fh, name, head, exc)) from exc
     except OSError as exc:
         raise TagReadError(name, _describe_oserror(exc)) from exc

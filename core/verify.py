@@ -1,12 +1,14 @@
 """Fixity: re-read files and classify each against its baseline (DESIGN.md's table).
 
-mtime is never trusted alone: taggers preserve it, and rot does not touch it. The two hashes
-decide; size and mtime only tell bit rot (nothing wrote, bytes changed) from a write that
-changed the audio. An offline root is not judged at all.
+The verdicts themselves live in :mod:`phonovault.core.judge`, shared with the scanner. This
+module drives a verify run: which files (all, or the least recently verified fraction, and
+what an interrupted run left), reading them on worker threads, telling a vanished file from
+an unplugged drive, and following files that moved.
 """
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import time
@@ -14,27 +16,27 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from phonovault.core.catalog import Catalog, FileRecord, Observation, Root
-from phonovault.core.errors import TagReadError
+from phonovault.core.catalog import Catalog, KnownFile, Observation, Root
 from phonovault.core.fixity import HashCancelled
 from phonovault.core.jobs import CancelToken, ProgressCallback, ProgressMeter, parallel_map
+from phonovault.core.judge import (
+    FIXITY_KINDS,
+    MESSAGES,
+    UNPLUG_ERRNOS,
+    GoneSet,
+    abs_path,
+    record_problem,
+    record_read,
+    settle_gone,
+)
+from phonovault.core.library import absolute_path, locate
 from phonovault.core.reading import FileReadError, observe
-from phonovault.core.tags import read_tags
 from phonovault.core.walk import root_offline_reason, walk_root
+
+__all__ = ["MESSAGES", "STATES", "VerifyReport", "VerifyResult", "accept", "verify"]
 
 STATES = ("ok", "tags-changed", "corrupt", "audio-changed", "missing", "moved", "unreadable",
           "offline")  # fmt: skip
-FIXITY_KINDS = ("tags-changed", "corrupt", "audio-changed", "missing", "moved", "unreadable")
-
-MESSAGES = {
-    "tags-changed": "tags were edited; the audio is unchanged (new file hash recorded)",
-    "corrupt": "audio bytes changed although nothing wrote to the file (bit rot?); "
-    "restore it from a backup",
-    "audio-changed": "the audio differs from the baseline and the file was written to "
-    "(re-encoded or replaced?); confirm with 'accept' if intended",
-    "missing": "the file is gone from its root",
-    "moved": "the file was moved or renamed",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ class VerifyResult:
 class VerifyReport:
     results: list[VerifyResult] = field(default_factory=list)
     offline_roots: list[tuple[str, str]] = field(default_factory=list)
+    indexed: int = 0  # new files met while looking for moved ones (now in the catalog)
     cancelled: bool = False
     resumed: bool = False
     seconds: float = 0.0
@@ -58,99 +61,6 @@ class VerifyReport:
     @property
     def summary(self) -> dict[str, int]:
         return dict(Counter(r.state for r in self.results))
-
-
-def classify(base: FileRecord, obs: Observation) -> str:
-    """The fixity state of a fresh read against the stored baseline."""
-    d = obs.digests
-    assert d is not None
-    if base.file_hash is None or d.file_hash == base.file_hash:
-        return "ok"
-    if d.audio_hash == base.audio_hash:
-        return "tags-changed"
-    if obs.size == base.size and obs.mtime_ns == base.mtime_ns:
-        return "corrupt"
-    return "audio-changed"
-
-
-def record_read(
-    catalog: Catalog,
-    base: FileRecord,
-    obs: Observation,
-    now: float,
-    *,
-    verified: bool,
-    moved_from: str | None = None,
-) -> str:
-    """Classify a read and store what it means. Call inside a transaction."""
-    state = classify(base, obs)
-    d = obs.digests
-    if state in ("ok", "tags-changed"):
-        if state == "tags-changed" or base.file_hash is None or moved_from or obs.track:
-            new_obs = obs
-            if obs.track is None and obs.tag_error is None:
-                new_obs = _with_tags(
-                    obs, os.path.join(catalog.root(base.root_id).path, os.fsdecode(obs.relpath))
-                )
-            catalog.update_file(base.id, new_obs)
-        else:  # same bytes: keep the stat current so the next scan skips it
-            catalog.update_file(
-                base.id, size=obs.size, mtime_ns=obs.mtime_ns, inode=obs.inode, present=1
-            )
-        final = "moved" if moved_from else state
-        detail = None
-        if state == "tags-changed":
-            detail = f"previous file hash {base.file_hash}"
-        if moved_from:
-            detail = f"from {moved_from}"
-        catalog.update_file(
-            base.id,
-            state=final,
-            state_detail=detail,
-            last_read=now,
-            **({"last_verified": now} if verified else {}),
-        )
-        catalog.clear_findings(base.id, [k for k in FIXITY_KINDS if k != final])
-        if final in ("tags-changed", "moved"):
-            catalog.set_finding(
-                base.id, final, MESSAGES[final] + (f" ({detail})" if moved_from else ""), now
-            )
-        catalog.add_history(
-            base.id, final, now, digests=d, size=obs.size, mtime_ns=obs.mtime_ns, detail=detail
-        )
-        return final
-    # corrupt / audio-changed: the baseline stays until the user accepts or repairs
-    catalog.update_file(
-        base.id,
-        state=state,
-        state_detail=MESSAGES[state],
-        last_read=now,
-        present=1,
-        **({"last_verified": now} if verified else {}),
-    )
-    catalog.clear_findings(base.id, [k for k in FIXITY_KINDS if k != state])
-    catalog.set_finding(base.id, state, MESSAGES[state], now)
-    catalog.add_history(
-        base.id, state, now, digests=d, size=obs.size, mtime_ns=obs.mtime_ns, detail=MESSAGES[state]
-    )
-    return state
-
-
-def _with_tags(obs: Observation, path: str) -> Observation:
-    try:
-        track, error = read_tags(path), None
-    except TagReadError as exc:
-        track, error = None, exc.reason
-    return Observation(obs.relpath, obs.size, obs.mtime_ns, obs.inode, obs.digests, track, error)
-
-
-def record_problem(catalog: Catalog, base: FileRecord, state: str, reason: str, now: float) -> None:
-    """Store an ``unreadable`` or ``missing`` result. Call inside a transaction."""
-    extra = {"present": 0} if state == "missing" else {}
-    catalog.update_file(base.id, state=state, state_detail=reason, **extra)
-    catalog.clear_findings(base.id, [k for k in FIXITY_KINDS if k != state])
-    catalog.set_finding(base.id, state, reason, now)
-    catalog.add_history(base.id, state, now, detail=reason)
 
 
 def verify(
@@ -181,16 +91,17 @@ def verify(
     else:
         since = time.time()
         job_id = catalog.start_job("verify", params, since)
-    todo: list[tuple[Root, FileRecord]] = []
+    todo: list[tuple[Root, KnownFile]] = []
     for root in roots:
-        files = list(catalog.files([root.id]))
+        files = list(catalog.known_files(root.id).values())
         reason = root_offline_reason(
             root.path, was_mount=root.was_mount, expect_files=any(f.present for f in files)
         )
         if reason:
             report.offline_roots.append((root.path, reason))
             report.results.extend(
-                VerifyResult(_abs(root, f), "offline", reason, file_id=f.id) for f in files
+                VerifyResult(abs_path(root, f.relpath), "offline", reason, file_id=f.id)
+                for f in files
             )
             continue
         todo.extend((root, f) for f in files)
@@ -198,9 +109,10 @@ def verify(
     meter = ProgressMeter(
         "verify", progress, total=len(todo), bytes_total=sum(f.size for _, f in todo)
     )
-    gone = _verify_files(catalog, todo, workers, meter, cancel, report)
+    run = _Run(catalog, report, cancel)
+    run.read(todo, workers, meter)
     if not cancel.cancelled:
-        _resolve_gone(catalog, gone, report)
+        run.follow_gone()
     meter.finish()
     report.cancelled = cancel.cancelled
     report.bytes_read = meter.bytes_done
@@ -211,8 +123,8 @@ def verify(
 
 
 def _select(
-    todo: list[tuple[Root, FileRecord]], resumed_since: float | None, oldest: float | None
-) -> list[tuple[Root, FileRecord]]:
+    todo: list[tuple[Root, KnownFile]], resumed_since: float | None, oldest: float | None
+) -> list[tuple[Root, KnownFile]]:
     """What this run still has to read: when resuming, skip what the interrupted run already
     verified; with ``oldest``, keep only that fraction of the files, least recently verified
     first (counting what an interrupted run of the same scrub already did)."""
@@ -227,111 +139,134 @@ def _select(
     return todo[: max(0, wanted)]
 
 
-def _abs(root: Root, rec: FileRecord) -> str:
-    return os.path.join(root.path, os.fsdecode(rec.relpath))
+class _Run:
+    """The state of one verify run: roots found offline, files found gone."""
 
+    def __init__(self, catalog: Catalog, report: VerifyReport, cancel: CancelToken) -> None:
+        self.catalog = catalog
+        self.report = report
+        self.cancel = cancel
+        self.offline: dict[int, str] = {}
+        self.gone: dict[int, tuple[Root, list[KnownFile]]] = {}
 
-def _verify_files(
-    catalog: Catalog,
-    todo: list[tuple[Root, FileRecord]],
-    workers: int,
-    meter: ProgressMeter,
-    cancel: CancelToken,
-    report: VerifyReport,
-) -> list[tuple[Root, FileRecord]]:
-    """Read and classify every file that is there; return those that are not."""
-    gone: list[tuple[Root, FileRecord]] = []
-    present: list[tuple[Root, FileRecord]] = []
-    for root, rec in todo:
-        (present if os.path.lexists(_abs(root, rec)) else gone).append((root, rec))
+    def _root_offline(self, root: Root) -> bool:
+        """Asked when reads fail the way an unplugged drive makes them fail."""
+        if root.id not in self.offline:
+            reason = root_offline_reason(root.path, was_mount=root.was_mount, expect_files=True)
+            if reason is None:
+                return False
+            self.offline[root.id] = reason
+            self.report.offline_roots.append((root.path, reason))
+        return True
 
-    def read(item: tuple[Root, FileRecord]) -> Observation:
-        root, rec = item
-        return observe(
-            _abs(root, rec),
-            rec.relpath,
-            algorithm=rec.hash_algo or "blake3",
-            read_tags_too=False,
-            on_bytes=meter.add_bytes,
-            should_stop=lambda: cancel.cancelled,
-        )
+    def read(self, todo: list[tuple[Root, KnownFile]], workers: int, meter: ProgressMeter
+             ) -> None:  # fmt: skip
+        def read_one(item: tuple[Root, KnownFile]) -> Observation:
+            root, k = item
+            return observe(
+                abs_path(root, k.relpath),
+                k.relpath,
+                algorithm=k.hash_algo or "blake3",
+                read_tags_too=False,
+                on_bytes=meter.add_bytes,
+                should_stop=lambda: self.cancel.cancelled or root.id in self.offline,
+            )
 
-    with catalog.batch() as batch:
-        for (root, rec), obs, exc in parallel_map(read, present, workers, lambda: cancel.cancelled):
-            now = time.time()
-            path = _abs(root, rec)
-            if isinstance(exc, FileReadError):
-                if not exc.changed_during_read:  # that is no verdict on the file
-                    record_problem(catalog, rec, "unreadable", exc.reason, now)
-                report.results.append(VerifyResult(path, "unreadable", exc.reason, None, rec.id))
-            elif isinstance(exc, HashCancelled):
-                continue
-            elif exc is not None:
-                raise exc
-            else:
-                assert obs is not None
-                state = record_read(catalog, rec, obs, now, verified=True)
-                report.results.append(VerifyResult(path, state, None, None, rec.id))
-            meter.file_done(path)
-            batch.tick()
-    return gone
-
-
-def _resolve_gone(
-    catalog: Catalog, gone: list[tuple[Root, FileRecord]], report: VerifyReport
-) -> None:
-    """Files not at their path: moved if their bytes turn up elsewhere in the root."""
-    by_root: dict[int, list[FileRecord]] = {}
-    roots: dict[int, Root] = {}
-    for root, rec in gone:
-        by_root.setdefault(root.id, []).append(rec)
-        roots[root.id] = root
-    for root_id, records in by_root.items():
-        root = roots[root_id]
-        moves = find_moves(catalog, root, records)
-        with catalog.transaction():
-            now = time.time()
-            for rec in records:
-                old = _abs(root, rec)
-                if rec.id in moves:
-                    obs = moves[rec.id]
-                    record_read(catalog, rec, obs, now, verified=True, moved_from=old)
-                    new = os.path.join(root.path, os.fsdecode(obs.relpath))
-                    report.results.append(VerifyResult(new, "moved", None, old, rec.id))
-                else:
-                    record_problem(catalog, rec, "missing", MESSAGES["missing"], now)
-                    report.results.append(VerifyResult(old, "missing", None, None, rec.id))
-
-
-def find_moves(catalog: Catalog, root: Root, records: list[FileRecord]) -> dict[int, Observation]:
-    """Look for each gone file's bytes among the root's files the catalog does not know.
-
-    Only same-size candidates are hashed, so a rename costs one read of one file.
-    """
-    if not records:
-        return {}
-    known = catalog.known_files(root.id)
-    wanted_sizes = {r.size for r in records}
-    candidates = [
-        e for e in walk_root(root.path).entries if e.relpath not in known and e.size in wanted_sizes
-    ]
-    moves: dict[int, Observation] = {}
-    for entry in candidates:
-        try:
-            obs = observe(entry.path, entry.relpath)
-        except FileReadError:
-            continue
-        d = obs.digests
-        assert d is not None
-        for rec in records:
-            if rec.id in moves:
-                continue
-            if d.file_hash == rec.file_hash or (
-                rec.audio_hash and d.audio_hash == rec.audio_hash and rec.audio_method != "file"
+        catalog, report = self.catalog, self.report
+        with catalog.batch() as batch:
+            for (root, k), obs, exc in parallel_map(
+                read_one, todo, workers, lambda: self.cancel.cancelled, on_tick=meter.tick
             ):
-                moves[rec.id] = obs
+                path = abs_path(root, k.relpath)
+                if root.id in self.offline:
+                    report.results.append(
+                        VerifyResult(path, "offline", self.offline[root.id], file_id=k.id)
+                    )
+                    continue
+                if isinstance(exc, HashCancelled):
+                    continue
+                if exc is not None and not isinstance(exc, FileReadError):
+                    raise exc
+                if isinstance(exc, FileReadError):
+                    self._failed(root, k, path, exc)
+                else:
+                    assert obs is not None
+                    state = record_read(catalog, root, k, obs, time.time())
+                    report.results.append(VerifyResult(path, state, None, None, k.id))
+                meter.file_done(path)
+                batch.tick()
+
+    def _failed(self, root: Root, k: KnownFile, path: str, exc: FileReadError) -> None:
+        if exc.errno in UNPLUG_ERRNOS and self._root_offline(root):
+            self.report.results.append(
+                VerifyResult(path, "offline", self.offline[root.id], file_id=k.id)
+            )
+        elif exc.errno == errno.ENOENT:
+            self.gone.setdefault(root.id, (root, []))[1].append(k)
+        else:
+            if not exc.changed_during_read:  # a file being written: no verdict on it yet
+                record_problem(self.catalog, k, "unreadable", exc.reason, time.time())
+            self.report.results.append(VerifyResult(path, "unreadable", exc.reason, None, k.id))
+
+    def follow_gone(self) -> None:
+        """Files not at their path: moved if their bytes turn up elsewhere in the root."""
+        for root, records in self.gone.values():
+            if root.id in self.offline or self._root_offline(root):
+                self.report.results.extend(
+                    VerifyResult(
+                        abs_path(root, k.relpath), "offline", self.offline[root.id], file_id=k.id
+                    )
+                    for k in records
+                )
+                continue
+            gone = GoneSet(records)
+            self._search_moves(root, gone)
+            with self.catalog.transaction():
+                for k, state, where in settle_gone(self.catalog, root, gone, time.time()):
+                    old = abs_path(root, k.relpath)
+                    if state == "moved" and where:
+                        self.report.results.append(VerifyResult(where, "moved", None, old))
+                    else:
+                        self.report.results.append(VerifyResult(old, "missing", None, None, k.id))
+
+    def _search_moves(self, root: Root, gone: GoneSet) -> None:
+        """Read the root's files the catalog does not know yet, same sizes first, until every
+        vanished file is found; what is read on the way is indexed, so no read is wasted."""
+        known = self.catalog.known_files(root.id)
+        sizes = {k.size for k in gone.by_path.values()}
+        candidates = sorted(
+            (e for e in walk_root(root.path).entries if e.relpath not in known),
+            key=lambda e: (e.size not in sizes, e.relpath),
+        )
+        for entry in candidates:
+            if not gone or self.cancel.cancelled:
                 break
-    return moves
+            try:
+                obs = observe(entry.path, entry.relpath)
+            except FileReadError:
+                continue
+            now = time.time()
+            with self.catalog.transaction():
+                origin = gone.take(obs)
+                if origin is not None:
+                    old = abs_path(root, origin.relpath)
+                    record_read(self.catalog, root, origin, obs, now, moved_from=old)
+                    self.report.results.append(
+                        VerifyResult(entry.path, "moved", None, old, origin.id)
+                    )
+                else:
+                    file_id = self.catalog.insert_file(root.id, obs, state="ok", now=now)
+                    self.catalog.update_file(file_id, last_verified=now)
+                    self.catalog.add_history(
+                        file_id,
+                        "ok",
+                        now,
+                        digests=obs.digests,
+                        size=obs.size,
+                        mtime_ns=obs.mtime_ns,
+                        detail="first seen",
+                    )
+                    self.report.indexed += 1
 
 
 def accept(catalog: Catalog, path: str | os.PathLike[str]) -> str:
@@ -340,8 +275,6 @@ def accept(catalog: Catalog, path: str | os.PathLike[str]) -> str:
     Returns the state the file had before. The old hashes stay in the history and the
     journal records who-what-when.
     """
-    from phonovault.core.library import absolute_path, locate
-
     root, rec = locate(catalog, path)
     full = absolute_path(root, rec)
     obs = observe(full, rec.relpath, algorithm=rec.hash_algo or "blake3")
@@ -349,7 +282,7 @@ def accept(catalog: Catalog, path: str | os.PathLike[str]) -> str:
     with catalog.transaction():
         catalog.update_file(
             rec.id, obs, state="ok", state_detail=None, last_read=now, last_verified=now
-        )
+        )  # the observation sets the new baseline and the seen stat alike
         catalog.clear_findings(rec.id, FIXITY_KINDS)
         catalog.add_history(
             rec.id,

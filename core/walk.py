@@ -32,6 +32,7 @@ class WalkResult:
     skipped: int = 0  # files that are not music (covers, cue sheets, logs, ...)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     unreadable_dirs: list[bytes] = field(default_factory=list)  # relpaths we could not list
+    blocked: list[bytes] = field(default_factory=list)  # music files we could not stat
 
 
 def is_music_name(name: str) -> bool:
@@ -91,7 +92,9 @@ def _visit(
             return
         st = item.stat(follow_symlinks=True)
     except OSError as exc:  # vanished, permission denied, symlink loop
-        result.problems.append((item.path, _reason(exc, "cannot read")))
+        if not isinstance(exc, FileNotFoundError):  # a vanished file is simply not there
+            result.problems.append((item.path, _reason(exc, "cannot read")))
+            result.blocked.append(os.fsencode(os.path.relpath(item.path, root)))
         return
     relpath = os.fsencode(os.path.relpath(item.path, root))
     result.entries.append(Entry(relpath, item.path, st.st_size, st.st_mtime_ns, st.st_ino))

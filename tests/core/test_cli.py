@@ -91,9 +91,9 @@ def test_moved_json_has_from(lib: Path, tmp_path: Path) -> None:
 
 def test_status_exit_codes_and_human_output(lib: Path, tmp_path: Path) -> None:
     cat = tmp_path / "c.sqlite"
+    cli("roots", "add", str(lib), catalog=cat)
     code, out, _ = cli("status", catalog=cat)
     assert code == 0 and "0 files" in out
-    cli("roots", "add", str(lib), catalog=cat)
     code, out, _ = cli("scan", catalog=cat)
     assert code == 0 and "5 new" in out and "\x1b[" not in out  # no colour off a terminal
     code, out, _ = cli("verify", catalog=cat)
@@ -147,6 +147,7 @@ def test_garbage_catalog_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_console_script_runs(tmp_path: Path) -> None:
+    Catalog(tmp_path / "c.sqlite").close()
     proc = subprocess.run(
         [
             sys.executable,

@@ -1,0 +1,253 @@
+"""Judging one read of a file against its baseline, and storing the verdict.
+
+Scan and verify share this, so a file gets the same verdict whichever of them reads it
+(DESIGN.md, "Fixity classification"). mtime is never trusted alone: taggers preserve it and
+rot does not touch it. The two hashes decide; size, mtime and inode only tell bit rot
+(nothing wrote, yet bytes changed) from a write that changed the audio.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterable
+
+from phonovault.core.catalog import Catalog, KnownFile, Observation, Root
+from phonovault.core.errors import TagReadError
+from phonovault.core.tags import read_tags
+
+FIXITY_KINDS = ("tags-changed", "corrupt", "audio-changed", "missing", "moved", "unreadable")
+
+MESSAGES = {
+    "tags-changed": "tags were edited; the audio is unchanged (new file hash recorded)",
+    "corrupt": "audio bytes changed although nothing wrote to the file (bit rot?); "
+    "restore it from a backup",
+    "audio-changed": "the audio differs from the baseline and the file was written to "
+    "(re-encoded or replaced?); confirm with 'accept' if intended",
+    "missing": "the file is gone from its root",
+    "moved": "the file was moved or renamed",
+}
+
+# Errors that, on a drive being unplugged, hit every file at once: before judging a file
+# by one of them, ask whether its root is still there.
+UNPLUG_ERRNOS = frozenset({errno.ENOENT, errno.EIO, errno.ENODEV, errno.ENXIO, errno.ESTALE,
+                           errno.ENOTCONN, errno.EHOSTDOWN})  # fmt: skip
+
+
+def abs_path(root: Root, relpath: bytes) -> str:
+    return os.path.join(root.path, os.fsdecode(relpath))
+
+
+def classify(base: KnownFile, obs: Observation) -> str:
+    """The fixity state of a fresh read against the stored baseline."""
+    d = obs.digests
+    assert d is not None
+    if base.file_hash is None or d.file_hash == base.file_hash:
+        return "ok"
+    if d.audio_hash == base.audio_hash:
+        return "tags-changed"
+    # A new inode is evidence of a write too (a file replaced by rename, two files swapped).
+    if (obs.size, obs.mtime_ns, obs.inode) == (base.size, base.mtime_ns, base.inode):
+        return "corrupt"
+    return "audio-changed"
+
+
+def record_read(
+    catalog: Catalog,
+    root: Root,
+    base: KnownFile,
+    obs: Observation,
+    now: float,
+    *,
+    moved_from: str | None = None,
+) -> str:
+    """Classify a read, store what it means, return the state. Call inside a transaction."""
+    state = classify(base, obs)
+    if state not in ("ok", "tags-changed"):
+        message = MESSAGES[state] + _twin_note(catalog, root, base, obs)
+        # The baseline stays until the user accepts or repairs; only the seen stat moves.
+        catalog.update_file(
+            base.id,
+            state=state,
+            state_detail=message,
+            last_read=now,
+            last_verified=now,
+            present=1,
+            seen_size=obs.size,
+            seen_mtime_ns=obs.mtime_ns,
+            seen_inode=obs.inode,
+        )
+        _set_only_finding(catalog, base.id, state, message, now)
+        catalog.add_history(
+            base.id,
+            state,
+            now,
+            digests=obs.digests,
+            size=obs.size,
+            mtime_ns=obs.mtime_ns,
+            detail=message,
+        )
+        return state
+    if state == "tags-changed" or base.file_hash is None or moved_from or obs.track:
+        if obs.track is None and obs.tag_error is None:
+            obs = _with_tags(obs, abs_path(root, obs.relpath))
+        catalog.update_file(base.id, obs)  # the new baseline (and its tags)
+    elif (obs.size, obs.mtime_ns, obs.inode) != (
+        base.seen_size,
+        base.seen_mtime_ns,
+        base.seen_inode,
+    ):
+        # Same bytes, new stat (touched, copied back): remember it so scans skip the file.
+        catalog.update_file(
+            base.id,
+            size=obs.size,
+            mtime_ns=obs.mtime_ns,
+            inode=obs.inode,
+            seen_size=obs.size,
+            seen_mtime_ns=obs.mtime_ns,
+            seen_inode=obs.inode,
+        )
+    final = "moved" if moved_from else state
+    detail: str | None = None
+    if state == "tags-changed":
+        detail = f"previous file hash {base.file_hash}"
+    if moved_from:
+        detail = f"from {moved_from}"
+    catalog.update_file(
+        base.id, state=final, state_detail=detail, last_read=now, last_verified=now, present=1
+    )
+    if final == "ok":
+        catalog.clear_findings(base.id, FIXITY_KINDS)
+    else:
+        _set_only_finding(catalog, base.id, final, f"{MESSAGES[final]} ({detail})", now)
+    catalog.add_history(
+        base.id,
+        final,
+        now,
+        digests=obs.digests,
+        size=obs.size,
+        mtime_ns=obs.mtime_ns,
+        detail=detail,
+    )
+    return final
+
+
+def record_problem(catalog: Catalog, base: KnownFile, state: str, reason: str, now: float) -> None:
+    """Store an ``unreadable`` or ``missing`` verdict. Call inside a transaction."""
+    extra = {"present": 0} if state == "missing" else {}
+    catalog.update_file(base.id, state=state, state_detail=reason, **extra)
+    _set_only_finding(catalog, base.id, state, reason, now)
+    catalog.add_history(base.id, state, now, detail=reason)
+
+
+def _set_only_finding(catalog: Catalog, file_id: int, kind: str, message: str, now: float) -> None:
+    catalog.clear_findings(file_id, [k for k in FIXITY_KINDS if k != kind])
+    catalog.set_finding(file_id, kind, message, now)
+
+
+def _with_tags(obs: Observation, path: str) -> Observation:
+    try:
+        track, error = read_tags(path), None
+    except TagReadError as exc:
+        track, error = None, exc.reason
+    return Observation(obs.relpath, obs.size, obs.mtime_ns, obs.inode, obs.digests, track, error)
+
+
+def _twin_note(catalog: Catalog, root: Root, base: KnownFile, obs: Observation) -> str:
+    """When the new bytes are another catalogued file's, say so: a swap or a copy over."""
+    d = obs.digests
+    assert d is not None
+    for other in catalog.files_with_hash(d.file_hash, None):
+        if other.id != base.id:
+            where = abs_path(catalog.root(other.root_id), other.relpath)
+            return f"; its bytes are now those of {where} (files swapped or copied over?)"
+    return ""
+
+
+class GoneSet:
+    """Files that vanished from their path, indexed by hash to recognise where they went.
+
+    Several identical files may vanish at once (duplicates moved together): each hash keeps a
+    list, and every new file takes one of them.
+    """
+
+    def __init__(self, gone: Iterable[KnownFile]) -> None:
+        self.by_path: dict[bytes, KnownFile] = {k.relpath: k for k in gone}
+        self._by_file: dict[str, list[KnownFile]] = {}
+        self._by_audio: dict[str, list[KnownFile]] = {}
+        for k in self.by_path.values():
+            if k.file_hash:
+                self._by_file.setdefault(k.file_hash, []).append(k)
+            if k.audio_hash and k.audio_method != "file":
+                self._by_audio.setdefault(k.audio_hash, []).append(k)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_path)
+
+    def add(self, k: KnownFile) -> None:
+        self.by_path[k.relpath] = k
+        if k.file_hash:
+            self._by_file.setdefault(k.file_hash, []).append(k)
+        if k.audio_hash and k.audio_method != "file":
+            self._by_audio.setdefault(k.audio_hash, []).append(k)
+
+    def take(self, obs: Observation) -> KnownFile | None:
+        """The vanished file with the same bytes (else the same audio), removed from the set."""
+        d = obs.digests
+        if d is None:
+            return None
+        for index, key in ((self._by_file, d.file_hash), (self._by_audio, d.audio_hash)):
+            if index is self._by_audio and d.audio_method == "file":
+                continue
+            for k in index.get(key, ()):
+                if k.relpath in self.by_path:
+                    del self.by_path[k.relpath]
+                    return k
+        return None
+
+
+def settle_gone(
+    catalog: Catalog, root: Root, gone: GoneSet, now: float
+) -> list[tuple[KnownFile, str, str | None]]:
+    """Judge files that vanished and did not turn up among new files: a copy of the same
+    bytes made after the original was last read means it moved (its history is merged into
+    the copy); otherwise it is missing. Returns (file, "moved" | "missing", other path)."""
+    verdicts: list[tuple[KnownFile, str, str | None]] = []
+    for k in list(gone.by_path.values()):
+        twin = None
+        if k.file_hash:
+            twin = next(
+                (
+                    f
+                    for f in catalog.files_with_hash(k.file_hash, None)
+                    if f.id != k.id and f.present and f.file_hash == k.file_hash
+                ),
+                None,
+            )
+        # A copy that first appeared in a later run than the one that last read the original
+        # is where the original went; one seen side by side with it was a duplicate.
+        if twin is not None and catalog.run_started_between(
+            k.last_read or k.first_seen, twin.first_seen
+        ):
+            old, new = abs_path(root, k.relpath), abs_path(catalog.root(twin.root_id), twin.relpath)
+            catalog.merge_into(k.id, twin.id)
+            catalog.update_file(twin.id, state="moved", state_detail=f"from {old}")
+            catalog.add_history(twin.id, "moved", now, detail=f"from {old}")
+            catalog.set_finding(twin.id, "moved", f"{MESSAGES['moved']} (from {old})", now)
+            catalog.add_journal(
+                "merge",
+                now,
+                file_id=twin.id,
+                path=new,
+                detail={"from": old, "merged_file_id": k.id},
+            )
+            verdicts.append((k, "moved", new))
+            continue
+        reason = MESSAGES["missing"]
+        if twin is not None:
+            where = abs_path(catalog.root(twin.root_id), twin.relpath)
+            reason += f"; an identical copy is at {where}"
+        record_problem(catalog, k, "missing", reason, now)
+        verdicts.append((k, "missing", None))
+    gone.by_path.clear()
+    return verdicts

@@ -1,0 +1,192 @@
+"""The values the catalog hands out and takes in: frozen, slotted, no SQL.
+
+Kept apart from :mod:`phonovault.core.catalog` so that module stays about queries; everything
+here is re-exported from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from phonovault.core.fixity import Digests
+from phonovault.core.tags import TrackInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Root:
+    id: int
+    path: str  # str with surrogate escapes where the bytes were not UTF-8 (os.fsdecode)
+    added: float
+    was_mount: bool
+    last_scan: float | None
+
+
+class KnownFile(NamedTuple):
+    """What scanning and verifying compare a file on disk against: its baseline (the stat
+    and hashes it was accepted with) and the stat it was last seen with."""
+
+    id: int
+    root_id: int
+    relpath: bytes
+    size: int  # baseline
+    mtime_ns: int
+    inode: int
+    seen_size: int  # last read from disk (equals the baseline unless the audio changed)
+    seen_mtime_ns: int
+    seen_inode: int
+    present: bool
+    file_hash: str | None
+    audio_hash: str | None
+    hash_algo: str | None
+    audio_method: str | None
+    first_seen: float
+    last_read: float | None
+    last_verified: float | None
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """Everything the catalog knows about one file."""
+
+    id: int
+    root_id: int
+    relpath: bytes
+    path_text: str
+    size: int
+    mtime_ns: int
+    inode: int
+    present: int
+    format: str | None
+    codec: str | None
+    duration: float | None
+    sample_rate: int | None
+    bit_depth: int | None
+    channels: int | None
+    bitrate: int | None
+    title: str | None
+    artist: str | None
+    album: str | None
+    albumartist: str | None
+    track: int | None
+    tracktotal: int | None
+    disc: int | None
+    disctotal: int | None
+    date: str | None
+    genre: str | None
+    mb_trackid: str | None
+    mb_albumid: str | None
+    mb_artistid: str | None
+    mb_albumartistid: str | None
+    mb_releasegroupid: str | None
+    rg_track_gain: float | None
+    rg_track_peak: float | None
+    rg_album_gain: float | None
+    rg_album_peak: float | None
+    tag_formats: str | None
+    raw_tags: str | None
+    art_count: int | None
+    art_bytes: int | None
+    art_width: int | None
+    art_height: int | None
+    art_hash: str | None
+    tag_error: str | None
+    file_hash: str | None
+    audio_hash: str | None
+    hash_algo: str | None
+    audio_method: str | None
+    sha256: str | None
+    first_seen: float
+    last_read: float | None
+    last_verified: float | None
+    state: str
+    state_detail: str | None
+    seen_size: int | None
+    seen_mtime_ns: int | None
+    seen_inode: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    at: float
+    state: str
+    file_hash: str | None
+    audio_hash: str | None
+    size: int | None
+    mtime_ns: int | None
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    id: int
+    file_id: int | None
+    path: str
+    kind: str
+    severity: str
+    message: str
+    created: float
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    at: float
+    action: str
+    path: str | None
+    detail: str | None
+
+
+class LibraryRow(NamedTuple):
+    """One line of the library table: only what the table shows, cheap to hold 200k of."""
+
+    id: int
+    path: str
+    title: str | None
+    artist: str | None
+    album: str | None
+    albumartist: str | None
+    track: int | None
+    disc: int | None
+    format: str | None
+    duration: float | None
+    bit_depth: int | None
+    sample_rate: int | None
+    size: int
+    state: str
+    last_verified: float | None
+
+
+class AlbumRow(NamedTuple):
+    """One album: files grouped by album artist (else artist) and album title."""
+
+    albumartist: str
+    album: str
+    tracks: int
+    size: int
+    duration: float
+    date: str | None
+    formats: str
+    states: str  # comma-separated distinct states of its files
+    cover_file_id: int | None  # a file with embedded art, for the thumbnail
+
+
+class JobRow(NamedTuple):
+    id: int
+    kind: str
+    started: float
+    finished: float | None
+    outcome: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one read of a file found: its stat, and tags and hashes when they could be read."""
+
+    relpath: bytes
+    size: int
+    mtime_ns: int
+    inode: int
+    digests: Digests | None
+    track: TrackInfo | None
+    tag_error: str | None
