@@ -227,7 +227,9 @@ class MainWindow(QMainWindow):
             self.ctx.add_folders([folder])
 
     def open_settings(self) -> None:
-        SettingsDialog(self.ctx, self).exec()
+        dialog = SettingsDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.exec()
 
     def _job_finished(self, job: Job) -> None:
         if job.error:

@@ -1,16 +1,312 @@
-"""Placeholder (being written)."""
+"""Albums: a grid of covers with each album's worst state, and the tracks of the chosen one.
+
+Listening people think in albums, so this is where "is my copy of that record intact?" gets
+answered at a glance: the badge on a cover is the most alarming state among its tracks.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import (
+    QItemSelection,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QSplitter,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from phonovault.core.catalog import AlbumRow, FileRecord
+from phonovault.gui.context import AppContext
+from phonovault.gui.models.album_model import (
+    ROLE_ARTIST,
+    ROLE_DETAIL,
+    ROLE_STATE,
+    THUMB_SIZE,
+    AlbumModel,
+    ThumbnailLoader,
+    album_formats,
+    play_time,
+)
+from phonovault.gui.style import STATE_LABELS, state_color, state_icon
+
+TILE_WIDTH = 150
+PAD = 6
+BADGE = 22
+_Index = QModelIndex | QPersistentModelIndex
+
+
+def _mix(a: QColor, b: QColor, amount: float) -> QColor:
+    """``a`` moved ``amount`` of the way towards ``b``: secondary text and the placeholder
+    derive from the palette, so they read in light and dark themes alike."""
+    return QColor.fromRgbF(
+        a.redF() + (b.redF() - a.redF()) * amount,
+        a.greenF() + (b.greenF() - a.greenF()) * amount,
+        a.blueF() + (b.blueF() - a.blueF()) * amount,
+    )
+
+
+class AlbumTileDelegate(QStyledItemDelegate):
+    """Paints one album tile: cover (or placeholder), state badge, title, artist, detail."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        return QSize(TILE_WIDTH, PAD + THUMB_SIZE + PAD + 3 * option.fontMetrics.height() + PAD)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        opt = option  # state, palette, font and rect are all a tile needs; no initStyleOption
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._paint_background(painter, opt)
+        rect = opt.rect
+        cover = QRect(
+            rect.x() + (rect.width() - THUMB_SIZE) // 2, rect.y() + PAD, *(THUMB_SIZE,) * 2
+        )
+        self._paint_cover(painter, opt, cover, index.data(Qt.ItemDataRole.DecorationRole))
+        self._paint_badge(painter, opt, cover, str(index.data(ROLE_STATE) or "ok"))
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        palette = opt.palette
+        text = palette.color(
+            QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        )
+        back = palette.color(QPalette.ColorRole.Highlight if selected else QPalette.ColorRole.Base)
+        line = opt.fontMetrics.height()
+        box = QRect(rect.x() + PAD, cover.bottom() + PAD, rect.width() - 2 * PAD, line)
+        bold = QFont(opt.font)
+        bold.setBold(True)
+        lines = (
+            (str(index.data(Qt.ItemDataRole.DisplayRole) or ""), bold, text),
+            (str(index.data(ROLE_ARTIST) or ""), opt.font, text),
+            (str(index.data(ROLE_DETAIL) or ""), opt.font, _mix(text, back, 0.4)),
+        )
+        for value, font, color in lines:
+            painter.setFont(font)
+            painter.setPen(color)
+            elided = painter.fontMetrics().elidedText(
+                value, Qt.TextElideMode.ElideRight, box.width()
+            )
+            painter.drawText(
+                box, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter), elided
+            )
+            box.translate(0, line)
+        painter.restore()
+
+    @staticmethod
+    def _paint_background(painter: QPainter, opt: QStyleOptionViewItem) -> None:
+        """The whole tile shows selection and hover (styles highlight only the text of an
+        icon-mode item, which is easy to miss under a cover)."""
+        highlight = opt.palette.color(QPalette.ColorRole.Highlight)
+        if opt.state & QStyle.StateFlag.State_Selected:
+            fill = highlight
+        elif opt.state & QStyle.StateFlag.State_MouseOver:
+            fill = QColor(highlight)
+            fill.setAlphaF(0.2)
+        else:
+            return
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(opt.rect.adjusted(1, 1, -1, -1), 6, 6)
+
+    @staticmethod
+    def _paint_cover(
+        painter: QPainter, opt: QStyleOptionViewItem, cover: QRect, pix: object
+    ) -> None:
+        if isinstance(pix, QPixmap) and not pix.isNull():
+            target = QRect(
+                QPoint(0, 0), pix.size().scaled(cover.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            )
+            target.moveCenter(cover.center())
+            painter.drawPixmap(target, pix)
+            return
+        # Neutral placeholder until (or unless) a cover arrives: a tint of the text colour.
+        text = opt.palette.color(QPalette.ColorRole.Text)
+        fill = QColor(text)
+        fill.setAlphaF(0.08)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(cover, 6, 6)
+        glyph = QColor(text)
+        glyph.setAlphaF(0.35)
+        font = QFont(opt.font)
+        font.setPixelSize(THUMB_SIZE // 2)
+        painter.setFont(font)
+        painter.setPen(glyph)
+        painter.drawText(cover, int(Qt.AlignmentFlag.AlignCenter), "♪")
+
+    @staticmethod
+    def _paint_badge(
+        painter: QPainter, opt: QStyleOptionViewItem, cover: QRect, state: str
+    ) -> None:
+        badge = QRect(cover.right() - BADGE + 4, cover.bottom() - BADGE + 4, BADGE, BADGE)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(opt.palette.color(QPalette.ColorRole.Base))
+        painter.drawEllipse(badge)
+        inner = badge.adjusted(2, 2, -2, -2)
+        painter.setBrush(state_color(state))  # shows even if an icon fails to load
+        painter.drawEllipse(inner)
+        state_icon(state).paint(painter, inner)
 
 
 class AlbumsPage(QWidget):
+    """The album grid with a filter field, and a track list for the selected album."""
+
     file_selected = Signal(int)
 
-    def __init__(self, ctx: object, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.ctx = ctx
+        self.loader = ThumbnailLoader(self._cover_source, self)
+        self.model = AlbumModel(self.loader, self)
+        self._current: tuple[str, str] | None = None  # (albumartist, album) shown below
+
+        self.filter = QLineEdit(self)
+        self.filter.setPlaceholderText("Filter by album or artist")
+        self.filter.setClearButtonEnabled(True)
+        self.count = QLabel(self)
+        self._filter_timer = QTimer(self, singleShot=True, interval=200)
+        self._filter_timer.timeout.connect(self._apply_filter)
+        self.filter.textChanged.connect(self._filter_timer.start)
+
+        self.grid = QListView(self)
+        self.grid.setViewMode(QListView.ViewMode.IconMode)
+        self.grid.setUniformItemSizes(True)  # size hint of one tile serves them all
+        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
+        self.grid.setMovement(QListView.Movement.Static)
+        self.grid.setWrapping(True)
+        self.grid.setSpacing(8)
+        self.grid.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.grid.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.grid.setItemDelegate(AlbumTileDelegate(self.grid))
+        self.grid.setModel(self.model)
+        self.grid.selectionModel().selectionChanged.connect(self._album_chosen)
+
+        self.heading = QLabel(self)
+        self.heading.setTextFormat(Qt.TextFormat.PlainText)
+        self.tracks = QTreeWidget(self)
+        self.tracks.setHeaderLabels(["#", "Title", "Length", "State"])
+        self.tracks.setRootIsDecorated(False)
+        self.tracks.setUniformRowHeights(True)
+        self.tracks.setAlternatingRowColors(True)
+        self.tracks.itemClicked.connect(self._track_clicked)
+        self.tracks.itemActivated.connect(self._track_clicked)
+
+        top = QHBoxLayout()
+        top.addWidget(self.filter, 1)
+        top.addWidget(self.count)
+        below = QWidget(self)
+        below_layout = QVBoxLayout(below)
+        below_layout.setContentsMargins(0, 0, 0, 0)
+        below_layout.addWidget(self.heading)
+        below_layout.addWidget(self.tracks)
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.addWidget(self.grid)
+        self.splitter.addWidget(below)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.splitter)
+        self._show_tracks(None)
+
+    # -- data ------------------------------------------------------------------------------
+
+    def _cover_source(self, file_id: int) -> tuple[str, object]:
+        """Where a cover is read from, and its art hash (so a new cover replaces a cached one)."""
+        return self.ctx.file_path(file_id), self.ctx.catalog.file(file_id).art_hash
 
     def refresh(self) -> None:
-        pass
+        """Re-read the albums (after a job), keeping the selected album when it still exists."""
+        self.loader.revalidate()
+        self.model.set_albums(self.ctx.catalog.album_rows())
+        self._after_reset()
+
+    def _apply_filter(self) -> None:
+        self.model.set_filter(self.filter.text())
+        self._after_reset()
+
+    def _after_reset(self) -> None:
+        shown, total = self.model.rowCount(), self.model.total()
+        if total == 0:
+            self.count.setText("No albums yet")
+        elif shown == total:
+            self.count.setText(f"{total:,} album" + ("" if total == 1 else "s"))
+        else:
+            self.count.setText(f"{shown:,} of {total:,} albums")
+        key = self._current
+        row = self.model.row_of(*key) if key else None
+        if row is None:
+            self._show_tracks(None)
+            return
+        self.grid.selectionModel().blockSignals(True)
+        self.grid.setCurrentIndex(self.model.index(row, 0))
+        self.grid.selectionModel().blockSignals(False)
+        self._show_tracks(self.model.album(row))
+
+    def select_album(self, albumartist: str, album: str) -> bool:
+        row = self.model.row_of(albumartist, album)
+        if row is not None:
+            self.grid.setCurrentIndex(self.model.index(row, 0))
+        return row is not None
+
+    def _album_chosen(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        indexes = selected.indexes()
+        self._show_tracks(self.model.album(indexes[0].row()) if indexes else None)
+
+    def _show_tracks(self, album: AlbumRow | None) -> None:
+        self.tracks.clear()
+        if album is None:
+            self._current = None
+            self.heading.setText("Select an album to see its tracks.")
+            return
+        self._current = (album.albumartist, album.album)
+        year = f" ({album.date[:4]})" if album.date else ""
+        length = play_time(album.duration)
+        tracks = f"{album.tracks} track" + ("" if album.tracks == 1 else "s")
+        formats = ", ".join(album_formats(album))
+        self.heading.setText(
+            f"{album.album} — {album.albumartist}{year} · {tracks} · {formats} · {length}"
+        )
+        records = [
+            self.ctx.catalog.file(i) for i in self.ctx.catalog.album_file_ids(*self._current)
+        ]
+        many_discs = len({r.disc for r in records}) > 1
+        self.tracks.addTopLevelItems([_track_item(r, many_discs) for r in records])
+        for column in range(self.tracks.columnCount()):
+            self.tracks.resizeColumnToContents(column)  # one album: a handful of rows
+
+    def _track_clicked(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        self.file_selected.emit(int(item.data(0, Qt.ItemDataRole.UserRole)))
+
+
+def _track_item(rec: FileRecord, many_discs: bool) -> QTreeWidgetItem:
+    number = "" if rec.track is None else str(rec.track)
+    if many_discs and rec.disc is not None and number:
+        number = f"{rec.disc}-{rec.track:02d}"
+    title = rec.title or rec.path_text.rsplit("/", 1)[-1]
+    length = play_time(rec.duration) if rec.duration else ""
+    item = QTreeWidgetItem([number, title, length, STATE_LABELS.get(rec.state, rec.state)])
+    item.setData(0, Qt.ItemDataRole.UserRole, rec.id)
+    item.setIcon(3, state_icon(rec.state))
+    item.setToolTip(1, rec.path_text)
+    if rec.state_detail:
+        item.setToolTip(3, rec.state_detail)
+    item.setTextAlignment(0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return item

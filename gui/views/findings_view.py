@@ -1,16 +1,352 @@
-"""Placeholder (being written)."""
+"""Findings: what is wrong, grouped by severity and kind, with what it means and what to do.
+
+A finding is only useful if a person knows what to do next, so each kind comes with a short
+explanation and only the actions that fit it (accepting a new baseline makes sense for changed
+audio, never for a missing file).
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QWidget
+import os
+from collections.abc import Callable
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from phonovault.core.catalog import Finding
+from phonovault.gui.context import AppContext
+from phonovault.gui.models.findings_model import (
+    COLUMNS,
+    ROLE_COUNT,
+    ROLE_KIND,
+    SEVERITIES,
+    FindingsModel,
+    kind_label,
+)
+from phonovault.gui.style import icon
+
+ACCEPTABLE = frozenset({"audio-changed", "corrupt"})
+RESCANNABLE = frozenset({"missing", "unreadable", "unreadable-tags"})
+
+# kind -> (what it means, what to do). Plain language: the reader may not know what a hash is.
+EXPLANATIONS = {
+    "corrupt": (
+        "The audio bytes changed although nothing wrote to the file: its size and modified "
+        "time are what they were at the last check. That is what silent corruption (bit rot) "
+        "or a failing disk looks like.",
+        "Restore the file from a backup, then verify again, and check the disk's health. "
+        "Accept it as the new baseline only if you are sure the change was intended: the "
+        "damaged audio would become the reference.",
+    ),
+    "audio-changed": (
+        "The audio differs from the baseline and the file was written to since (its modified "
+        "time or size changed). Re-encoding, replacing it with another version, or an editor "
+        "that touched the audio does this; so can damage followed by a write.",
+        "If you re-encoded or replaced it on purpose, accept it as the new baseline. "
+        "If you did not, restore it from a backup.",
+    ),
+    "missing": (
+        "The file is no longer where the catalog expects it, and its bytes did not turn up "
+        "anywhere else in the library folder. Its entry and history are kept.",
+        "If you moved or renamed it, rescan so the catalog follows it. "
+        "Otherwise restore it from a backup.",
+    ),
+    "unreadable": (
+        "The file could not be read: a permission problem or an input/output error. "
+        "I/O errors are an early warning of a failing disk.",
+        "Check the file's permissions. If the disk reports I/O errors, copy what you can to a "
+        "healthy disk now and restore the rest from a backup. Rescan once it is fixed.",
+    ),
+    "unreadable-tags": (
+        "The file's tags or stream header cannot be read. The file may be damaged or "
+        "truncated, or it may not really be audio (a misnamed file).",
+        "Try playing it. If it does not play, restore it from a backup; if it is not music, "
+        "move it out of the library. Rescan afterwards.",
+    ),
+    "moved": (
+        "The file was moved or renamed inside its library folder. Phonovault recognised it "
+        "by its checksum, and its history followed it.",
+        "Nothing: this is for your information.",
+    ),
+    "tags-changed": (
+        "The tags (title, artist, cover art…) were edited; the audio itself is unchanged. "
+        "The new checksum is the baseline now; the old one stays in the history.",
+        "Nothing, unless you did not make or expect that edit.",
+    ),
+}
+SEVERITY_HINTS = {
+    "error": "Files that are damaged, gone or unreadable. Deal with these first.",
+    "warning": "Changes that need your decision, and files Phonovault cannot fully read.",
+    "info": "Harmless changes Phonovault has already recorded. Nothing to do.",
+}
+NOTHING_SELECTED = "Select a finding to see what it means and what you can do about it."
+
+
+def explanation_html(kind: str | None, severity: str | None = None) -> str:
+    """The explanation panel's text for a kind (or a severity group, or nothing)."""
+    if kind is None:
+        return SEVERITY_HINTS.get(severity or "", NOTHING_SELECTED)
+    meaning, todo = EXPLANATIONS.get(
+        kind, ("A finding reported by a check.", "See the message of each file for details.")
+    )
+    return f"<b>{kind_label(kind)}</b><p>{meaning}</p><p><b>What to do:</b> {todo}</p>"
+
+
+class _MiddleElide(QStyledItemDelegate):
+    """Elide paths in the middle (the file name matters most); messages elide at the end."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:  # type: ignore[override]
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
 
 
 class FindingsPage(QWidget):
+    """The findings tree, an explanation panel, and the actions that fit the selection."""
+
     file_selected = Signal(int)
 
-    def __init__(self, ctx: object, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.ctx = ctx
+        self._restoring = False
+        self.model = FindingsModel(self)
+        self.summary = QLabel(self)
+        self.show_info = QCheckBox("Show information", self)
+        self.show_info.setToolTip("Also list harmless changes: moved files, edited tags")
+        self.show_info.toggled.connect(self.refresh)
+
+        self.tree = QTreeView(self)
+        self.tree.setModel(self.model)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setItemDelegateForColumn(0, _MiddleElide(self.tree))  # keep file names
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(0, 360)
+        header.resizeSection(2, self.fontMetrics().horizontalAdvance("8888-88-88 88:88") + 24)
+        self.tree.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.tree.selectionModel().currentChanged.connect(self._current_changed)
+        self.tree.doubleClicked.connect(lambda _index: self._show_file())
+
+        self.explanation = QLabel(NOTHING_SELECTED, self)
+        self.explanation.setWordWrap(True)
+        self.explanation.setMinimumHeight(self.fontMetrics().height() * 6)
+        panel = QFrame(self)
+        panel.setFrameShape(QFrame.Shape.StyledPanel)
+        panel_layout = QVBoxLayout(panel)
+        panel_layout.addWidget(self.explanation)
+        panel_layout.addStretch(1)
+
+        self.accept_button = self._button("verify", "Accept as new baseline", self._accept)
+        self.accept_button.setToolTip("Take the files as they are now as their new reference")
+        self.show_button = self._button("library", "Show file", self._show_file)
+        self.folder_button = self._button("folder", "Show in folder", self._show_folder)
+        self.rescan_button = self._button("scan", "Rescan", self._rescan)
+        self.rescan_button.setToolTip("Scan the folders of the selected files again")
+        buttons = QVBoxLayout()
+        for button in (
+            self.accept_button,
+            self.rescan_button,
+            self.show_button,
+            self.folder_button,
+        ):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.show_info)
+        bottom = QHBoxLayout()
+        bottom.addWidget(panel, 1)
+        bottom.addLayout(buttons)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.tree, 3)
+        layout.addLayout(bottom, 1)
+        self._update_actions()
+
+    def _button(self, icon_name: str, text: str, slot: Callable[[], None]) -> QPushButton:
+        button = QPushButton(icon(icon_name), text, self)
+        button.clicked.connect(slot)
+        return button
+
+    # -- data ------------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        pass
+        """Re-read the findings, keeping collapsed groups, selection and current row."""
+        collapsed = self._collapsed_groups()
+        selected = {f.id for f in self.selected_findings()}
+        current = self.model.finding(self.tree.currentIndex())
+        severity = "info" if self.show_info.isChecked() else "warning"
+        roots = [r.path for r in self.ctx.catalog.roots()]
+        self.model.set_findings(self.ctx.catalog.findings(min_severity=severity), roots)
+        self.tree.expandAll()
+        for sev in SEVERITIES:
+            sev_index = self.model.group_index(sev)
+            if not sev_index.isValid():
+                continue
+            self.tree.setFirstColumnSpanned(sev_index.row(), QModelIndex(), True)
+            for row in range(self.model.rowCount(sev_index)):
+                kind_index = self.model.index(row, 0, sev_index)
+                self.tree.setFirstColumnSpanned(row, sev_index, True)
+                if (sev, kind_index.data(ROLE_KIND)) in collapsed:
+                    self.tree.collapse(kind_index)
+            if (sev, None) in collapsed:
+                self.tree.collapse(sev_index)
+        self._restore_selection(selected, current)
+        self._update_summary()
+        self._update_actions()
+
+    def _collapsed_groups(self) -> set[tuple[str, str | None]]:
+        out: set[tuple[str, str | None]] = set()
+        for sev in SEVERITIES:
+            sev_index = self.model.group_index(sev)
+            if not sev_index.isValid():
+                continue
+            if not self.tree.isExpanded(sev_index):
+                out.add((sev, None))
+            for row in range(self.model.rowCount(sev_index)):
+                kind_index = self.model.index(row, 0, sev_index)
+                if not self.tree.isExpanded(kind_index):
+                    out.add((sev, kind_index.data(ROLE_KIND)))
+        return out
+
+    def _restore_selection(self, selected: set[int], current: Finding | None) -> None:
+        """Select again what was selected, in one go (one signal, not one per row)."""
+        selection = QItemSelection()
+        last = len(COLUMNS) - 1
+        for finding_id in selected:
+            index = self.model.finding_index(finding_id)
+            if index.isValid():
+                selection.select(index, self.model.finding_index(finding_id, last))
+        selection_model = self.tree.selectionModel()
+        self._restoring = True  # a refresh must not pull the details pane to this page's file
+        try:
+            if current is not None:
+                index = self.model.finding_index(current.id)
+                if index.isValid():
+                    selection_model.setCurrentIndex(
+                        index, QItemSelectionModel.SelectionFlag.NoUpdate
+                    )
+            selection_model.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        finally:
+            self._restoring = False
+
+    def _update_summary(self) -> None:
+        parts = []
+        for sev, word in (("error", "error"), ("warning", "warning"), ("info", "note")):
+            n = int(self.model.group_index(sev).data(ROLE_COUNT) or 0)
+            if n:
+                parts.append(f"{n:,} {word}" + ("" if n == 1 else "s"))
+        self.summary.setText(
+            ", ".join(parts) if parts else "Nothing needs your attention. Every file checks out."
+        )
+
+    # -- selection and actions ----------------------------------------------------------------
+
+    def selected_findings(self) -> list[Finding]:
+        """The selected leaves (groups in the selection are ignored: actions act on files)."""
+        rows = self.tree.selectionModel().selectedRows(0)
+        found = (self.model.finding(index) for index in rows)
+        return [f for f in found if f is not None]
+
+    def _selection_changed(self, *_args: object) -> None:
+        self._update_actions()
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        finding = self.model.finding(current)
+        if finding is not None and finding.file_id is not None and not self._restoring:
+            self.file_selected.emit(finding.file_id)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        current = self.tree.currentIndex()
+        kind = current.data(ROLE_KIND) if current.isValid() else None
+        severity = None
+        if current.isValid() and kind is None:
+            severity = next((s for s in SEVERITIES if self.model.group_index(s) == current), None)
+        self.explanation.setText(explanation_html(kind, severity))
+        leaves = self.selected_findings()
+        kinds = {f.kind for f in leaves} or ({kind} if kind else set())
+        self.accept_button.setVisible(bool(kinds) and kinds <= ACCEPTABLE)
+        self.accept_button.setEnabled(any(f.file_id is not None for f in leaves))
+        self.rescan_button.setVisible(bool(kinds & RESCANNABLE))
+        self.rescan_button.setEnabled(bool(leaves))
+        target = self._current_finding()
+        self.show_button.setEnabled(target is not None and target.file_id is not None)
+        self.folder_button.setEnabled(
+            target is not None and bool(target.path) and os.path.isdir(os.path.dirname(target.path))
+        )
+
+    def _current_finding(self) -> Finding | None:
+        finding = self.model.finding(self.tree.currentIndex())
+        if finding is None:
+            leaves = self.selected_findings()
+            finding = leaves[0] if leaves else None
+        return finding
+
+    def _accept(self) -> None:
+        chosen = [f for f in self.selected_findings() if f.kind in ACCEPTABLE and f.file_id]
+        if not chosen:
+            return
+        n = len(chosen)
+        files = "this file" if n == 1 else f"these {n} files"
+        text = (
+            f"Accept {files} as they are now as the new baseline?\n\n"
+            "Future checks will compare against the current audio. The old checksums stay "
+            "in the history."
+        )
+        if any(f.kind == "corrupt" for f in chosen):
+            text += (
+                "\n\nSome of them look like bit rot (changed without being written to). "
+                "Restoring them from a backup is usually the right thing to do."
+            )
+        answer = QMessageBox.question(
+            self,
+            "Accept as new baseline",
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.ctx.accept([f.file_id for f in chosen if f.file_id is not None])
+
+    def _show_file(self) -> None:
+        finding = self._current_finding()
+        if finding is not None and finding.file_id is not None:
+            self.file_selected.emit(finding.file_id)
+
+    def _show_folder(self) -> None:
+        finding = self._current_finding()
+        if finding is not None and finding.path:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(finding.path)))
+
+    def _rescan(self) -> None:
+        roots = sorted(
+            {
+                self.ctx.catalog.file(f.file_id).root_id
+                for f in self.selected_findings()
+                if f.file_id
+            }
+        )
+        self.ctx.scan(roots or None, title="Rescan")
