@@ -18,13 +18,28 @@ from phonovault.core.errors import CatalogError
 from phonovault.gui.context import AppContext
 from phonovault.gui.main_window import MainWindow
 from phonovault.gui.style import apply_theme, resource_path
+from phonovault.gui.watcher import WatchBridge
 
 
-def build(catalog_path: Path, settings_path: Path | None = None) -> tuple[AppContext, MainWindow]:
-    """The whole object graph for one catalog (tests build the same thing)."""
+def build(
+    catalog_path: Path,
+    settings_path: Path | None = None,
+    *,
+    watch: bool = False,
+    debounce: float = 2.0,
+) -> tuple[AppContext, MainWindow]:
+    """The whole object graph for one catalog (tests build the same thing).
+
+    With ``watch``, a watchdog observer follows the roots and queues a rescan of a root a
+    moment after its music changes, so the views stay current while the app is open.
+    """
     catalog = Catalog(catalog_path)
     ctx = AppContext(catalog, Settings.load(settings_path), settings_path)
-    return ctx, MainWindow(ctx)
+    window = MainWindow(ctx)
+    if watch:
+        bridge = WatchBridge(window, debounce=debounce)
+        window.attach_watcher(bridge)
+    return ctx, window
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setWindowIcon(QIcon(str(resource_path("phonovault.svg"))))
     apply_theme(app)
     try:
-        ctx, window = build(args.catalog or default_catalog_path())
+        ctx, window = build(args.catalog or default_catalog_path(), watch=True)
     except CatalogError as exc:
         QMessageBox.critical(None, "Phonovault", str(exc))
         return 2

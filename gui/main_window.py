@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from phonovault.core.watch import WatchStatus
 from phonovault.gui.context import AppContext
 from phonovault.gui.style import icon
 from phonovault.gui.views.activity_view import ActivityPage
@@ -34,7 +35,13 @@ from phonovault.gui.views.findings_view import FindingsPage
 from phonovault.gui.views.jobs_bar import JobsBar, human_size
 from phonovault.gui.views.library_view import LibraryPage
 from phonovault.gui.views.settings_dialog import SettingsDialog
+from phonovault.gui.watcher import WatchBridge
 from phonovault.gui.workers import Job
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
 
 PAGES = ("Library", "Albums", "Findings", "Backups", "Activity")
 
@@ -50,7 +57,11 @@ class MainWindow(QMainWindow):
         self._build_body()
         self.jobs_bar = JobsBar(ctx.jobs, self)
         self.summary = QLabel(self)
+        self.watch_label = QLabel(self)
+        self.watcher: WatchBridge | None = None
+        self._watched: dict[int, str] = {}
         self.statusBar().addWidget(self.summary, 1)
+        self.statusBar().addPermanentWidget(self.watch_label)
         self.statusBar().addPermanentWidget(self.jobs_bar, 2)
         # Coalesce bursts of "catalog changed" (each finished job) into one refresh.
         self._refresh_timer = QTimer(self, singleShot=True, interval=150)
@@ -209,12 +220,48 @@ class MainWindow(QMainWindow):
         albums = len(catalog.album_rows())
         since = time.strftime("%Y-%m-%d %H:%M", time.localtime(oldest)) if oldest else "never"
         self.summary.setText(
-            f"{files:,} files · {albums:,} albums · {human_size(size)} · {healthy:,} healthy · "
-            f"{attention:,} need attention · every file verified since {since}"
+            f"{plural(files, 'file')} · {plural(albums, 'album')} · {human_size(size)} · "
+            f"{healthy:,} healthy · {attention:,} need attention · "
+            f"every file verified since {since}"
         )
         findings_item = self.sidebar.item(PAGES.index("Findings"))
         problems = len(catalog.findings(min_severity="warning"))
         findings_item.setText(f"Findings ({problems})" if problems else "Findings")
+
+    # -- live updates ----------------------------------------------------------------------
+
+    def attach_watcher(self, bridge: WatchBridge) -> None:
+        """Follow the roots: changes under one queue a rescan of that root (at most one
+        waiting at a time); the watched set follows the roots the catalog holds."""
+        self.watcher = bridge
+        bridge.changed.connect(self._roots_changed_on_disk)
+        bridge.status_changed.connect(self._watch_status)
+        bridge.start(self._root_map())
+        self.ctx.catalog_changed.connect(self._follow_roots)
+
+    def _root_map(self) -> dict[int, str]:
+        return {r.id: r.path for r in self.ctx.catalog.roots()}
+
+    def _follow_roots(self) -> None:
+        roots = self._root_map()
+        if self.watcher is not None and roots != self._watched:
+            self._watched = roots
+            self.watcher.set_roots(roots)
+
+    def _roots_changed_on_disk(self, root_ids: frozenset[int]) -> None:
+        waiting = any(
+            j.title.startswith("Rescan") and j.state == "queued" for j in self.ctx.jobs.pending()
+        )
+        if not waiting:
+            self.ctx.scan(sorted(root_ids), title="Rescan (files changed on disk)")
+
+    def _watch_status(self, status: WatchStatus) -> None:
+        self.watch_label.setText(
+            {"live": "Watching for changes", "polling": "Rescanning periodically"}.get(
+                status.mode, ""
+            )
+        )
+        self.watch_label.setToolTip(status.reason or "")
 
     def show_file(self, file_id: int) -> None:
         self.details.show_file(file_id)
@@ -256,6 +303,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Cancel running work (what is done stays committed) and wait for it to stop."""
+        if self.watcher is not None:
+            self.watcher.stop()
         self.ctx.jobs.cancel_all()
         self.ctx.jobs.wait(10000)
         super().closeEvent(event)
