@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 GUI_DEBS := libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
             libxkbcommon-x11-0
 
-.PHONY: run test lint bench bench-small clean
+.PHONY: run test lint bench bench-small screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ bench: $(STAMP)
 
 bench-small: $(STAMP)
 	$(BIN)/python bench/scan_bench.py --small
+
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python tests/gui/screenshots.py docs
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -217,7 +217,7 @@ class MainWindow(QMainWindow):
         counts = catalog.state_counts()
         healthy = counts.get("ok", 0) + counts.get("tags-changed", 0) + counts.get("moved", 0)
         attention = files - healthy
-        albums = len(catalog.album_rows())
+        albums = catalog.album_count()
         since = time.strftime("%Y-%m-%d %H:%M", time.localtime(oldest)) if oldest else "never"
         self.summary.setText(
             f"{plural(files, 'file')} · {plural(albums, 'album')} · {human_size(size)} · "
