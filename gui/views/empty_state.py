@@ -30,7 +30,7 @@ class EmptyState(QWidget):
         text = QLabel(TEXT, self)
         text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text.setMaximumWidth(520)
+        text.setFixedWidth(520)  # a fixed width lets the wrapped text get its full height
         layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
         self.button = QPushButton(icon("add-folder"), "Add music folder…", self)
         self.button.setDefault(True)

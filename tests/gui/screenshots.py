@@ -27,7 +27,7 @@ ALBUMS = [
     ("Nina Hale", "Quiet Harbour", (52, 101, 164)),
     ("The Lantern Choir", "Northern Lights", (170, 68, 51)),
     ("Otis Marrow", "Late Trains", (60, 120, 80)),
-    ("Aiko Tanabe", "雨の音 (Sound of Rain)", (120, 80, 150)),
+    ("Aimée Lavoie", "Chansons d'Été", (120, 80, 150)),
 ]
 
 
@@ -90,7 +90,8 @@ def damage(root: Path) -> None:
     os.utime(rot, ns=(st.st_atime_ns, st.st_mtime_ns))
     replaced = root / "Otis Marrow/Late Trains/05 Track 5.flac"  # re-encoded, written
     audiogen.encode(replaced, "flac16", seconds=1.0, seed=999)
-    (root / "The Lantern Choir/Northern Lights/07 Track 7.ogg").unlink(missing_ok=True)
+    for p in (root / "The Lantern Choir/Northern Lights").glob("07 *"):
+        p.unlink()  # deleted
     for p in (root / "The Lantern Choir/Northern Lights").iterdir():
         if p.name.startswith("02"):
             p.rename(p.with_name("02 Track 2 (remastered)" + p.suffix))
@@ -149,6 +150,11 @@ def main(out: Path) -> None:
         window.grab().save(str(out / "screenshot-main.png"))
         for name in ("Albums", "Findings", "Activity"):
             window.show_page(name)
+            if name == "Findings":  # a finding selected: its explanation and actions show
+                tree, model = window.findings.tree, window.findings.tree.model()
+                errors = model.index(0, 0)
+                corrupt = model.index(0, 0, errors)
+                tree.setCurrentIndex(model.index(0, 0, corrupt))
             loop = QEventLoop()
             QTimer.singleShot(700, loop.quit)
             loop.exec()
