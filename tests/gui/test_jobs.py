@@ -1,0 +1,76 @@
+"""The job queue as the window uses it: queueing, progress, cancel from the jobs bar, and
+folders dropped onto the window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import audiogen
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from phonovault.gui.app import build
+
+
+def test_cancel_from_the_jobs_bar_keeps_work_and_the_next_job_runs(qtbot, tmp_path: Path) -> None:
+    root = tmp_path / "Music"
+    audiogen.make_library(root, 400, seconds=0.5)
+    ctx, window = build(tmp_path / "c.sqlite", tmp_path / "s.json")
+    qtbot.addWidget(window)
+    window.show()
+    progress_seen = []
+
+    def on_progress(job) -> None:  # the user presses Cancel as soon as progress shows
+        progress_seen.append(job.progress)
+        if job.title.startswith("Add") and window.jobs_bar.isVisible():
+            window.jobs_bar.cancel_button.click()
+
+    ctx.jobs.progressed.connect(on_progress)
+    first = ctx.add_folders([str(root)])
+    queued = ctx.verify()
+    assert queued.state == "queued" and ctx.jobs.pending() == [first, queued]
+    qtbot.waitUntil(lambda: queued.state in ("done", "failed"), timeout=30000)
+    assert first.state == "cancelled" and first.result.cancelled
+    assert 0 < ctx.catalog.totals()[0] < 400  # what was read before the cancel is kept
+    assert queued.state == "done"
+    assert progress_seen and progress_seen[0].total == 400
+    ctx.jobs.progressed.disconnect(on_progress)
+    resumed = ctx.scan()
+    qtbot.waitUntil(lambda: resumed.state == "done", timeout=30000)
+    assert ctx.catalog.totals()[0] == 400
+    window.close()
+
+
+def test_cancelling_a_queued_job_drops_it(qtbot, tmp_path: Path) -> None:
+    ctx, window = build(tmp_path / "c.sqlite", tmp_path / "s.json")
+    qtbot.addWidget(window)
+    blocker = ctx.jobs.submit("wait", lambda catalog, progress, cancel: cancel._event.wait(5))
+    dropped = ctx.verify()
+    ctx.jobs.cancel(dropped)
+    assert dropped.state == "cancelled" and ctx.jobs.pending() == [blocker]
+    ctx.jobs.cancel(blocker)
+    qtbot.waitUntil(lambda: not ctx.jobs.is_busy(), timeout=10000)
+    assert blocker.state == "cancelled"
+    window.close()
+
+
+def test_dropping_a_folder_adds_and_scans_it(qtbot, tmp_path: Path, make_file) -> None:
+    root = tmp_path / "Dropped"
+    make_file("opus", "x.opus", root=root)
+    ctx, window = build(tmp_path / "c.sqlite", tmp_path / "s.json")
+    qtbot.addWidget(window)
+    window.show()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(root))])
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignal(ctx.jobs.idle, timeout=20000):
+        window.dropEvent(event)
+    assert [r.path for r in ctx.catalog.roots()] == [str(root)]
+    assert ctx.catalog.totals()[0] == 1
+    window.close()
