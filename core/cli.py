@@ -560,6 +560,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("accept", parents=[common], help="take changed files as their new baseline")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.set_defaults(func=cmd_accept)
+    # Tag checks and the beets bridge register their own subcommands.
+    from phonovault.core import cli_beets, cli_check
+
+    cli_check.add_parsers(sub, common)
+    cli_beets.add_parsers(sub, common)
     return parser
 
 
