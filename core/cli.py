@@ -25,7 +25,7 @@ from phonovault.core import __version__
 from phonovault.core.catalog import Catalog, display_path
 from phonovault.core.config import Settings, default_catalog_path, default_workers
 from phonovault.core.errors import PhonovaultError
-from phonovault.core.jobs import CancelToken, Progress
+from phonovault.core.jobs import CancelToken, Progress, format_duration, format_size
 from phonovault.core.library import absolute_path, add_root, locate, offline_reason
 from phonovault.core.scan import ScanOptions, ScanReport, scan
 from phonovault.core.verify import VerifyReport, accept, verify
@@ -110,10 +110,10 @@ class ProgressBar:
     def __call__(self, p: Progress) -> None:
         if not self.enabled:
             return
-        eta = "--:--" if p.eta is None else _clock(p.eta)
+        eta = "--:--" if p.eta is None else format_duration(p.eta)
         text = (
-            f"{p.phase}: {p.done}/{p.total} files  {_size(p.bytes_done)}/"
-            f"{_size(p.bytes_total)}  {_size(p.bytes_rate)}/s  ETA {eta}"
+            f"{p.phase}: {p.done}/{p.total} files  {format_size(p.bytes_done)}/"
+            f"{format_size(p.bytes_total)}  {format_size(p.bytes_rate)}/s  ETA {eta}"
         )
         self._width = max(self._width, len(text))
         self.err.write("\r" + text.ljust(self._width))
@@ -123,20 +123,6 @@ class ProgressBar:
         if self.enabled and self._width:
             self.err.write("\r" + " " * self._width + "\r")
             self.err.flush()
-
-
-def _clock(seconds: float) -> str:
-    m, s = divmod(int(seconds), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
 
 
 def _when(ts: float | None) -> str:
@@ -254,7 +240,7 @@ def _print_scan(r: ScanReport, out: Out) -> None:
     out.line(
         f"{r.indexed} new, {r.updated} re-read, {r.unchanged} unchanged, "
         f"{r.skipped} skipped (not music), {len(r.failed)} failed, {r.missing} missing"
-        f" in {r.seconds:.1f} s ({_size(r.bytes_read)} read)"
+        f" in {r.seconds:.1f} s ({format_size(r.bytes_read)} read)"
         + (" - cancelled, run again to resume" if r.cancelled else "")
     )
 
@@ -340,7 +326,7 @@ def cmd_status(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
         )
     else:
         out.line(
-            f"{files} files, {_size(size)}, {len(roots)} root(s)"
+            f"{files} files, {format_size(size)}, {len(roots)} root(s)"
             + (f", {len(offline)} offline" if offline else "")
         )
         for state, n in sorted(counts.items()):

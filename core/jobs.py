@@ -167,3 +167,19 @@ def parallel_map(
                 exc = fut.exception()
                 yield item, (None if exc else fut.result()), exc
             fill()
+
+
+def format_size(n: float) -> str:
+    """Bytes for people, in powers of 1000 as file managers show them: "1.2 GB"."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def format_duration(seconds: float) -> str:
+    """A clock reading for an ETA: "4:05", "1:02:03"."""
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

@@ -132,6 +132,33 @@ def record_read(
     return final
 
 
+def record_new(catalog: Catalog, root: Root, obs: Observation, now: float) -> int:
+    """Add a file seen for the first time; its read is its baseline. Call in a transaction."""
+    file_id = catalog.insert_file(root.id, obs, state="ok", now=now)
+    catalog.update_file(file_id, last_verified=now)
+    catalog.add_history(
+        file_id,
+        "ok",
+        now,
+        digests=obs.digests,
+        size=obs.size,
+        mtime_ns=obs.mtime_ns,
+        detail="first seen",
+    )
+    note_tags(catalog, file_id, obs, now)
+    return file_id
+
+
+def note_tags(catalog: Catalog, file_id: int, obs: Observation, now: float) -> None:
+    """Keep the ``unreadable-tags`` finding in step with the latest read of the tags."""
+    if obs.tag_error:
+        catalog.set_finding(
+            file_id, "unreadable-tags", f"tags cannot be read: {obs.tag_error}", now
+        )
+    else:
+        catalog.clear_findings(file_id, ["unreadable-tags"])
+
+
 def record_problem(catalog: Catalog, base: KnownFile, state: str, reason: str, now: float) -> None:
     """Store an ``unreadable`` or ``missing`` verdict. Call inside a transaction."""
     extra = {"present": 0} if state == "missing" else {}

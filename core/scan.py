@@ -22,6 +22,8 @@ from phonovault.core.judge import (
     UNPLUG_ERRNOS,
     GoneSet,
     abs_path,
+    note_tags,
+    record_new,
     record_problem,
     record_read,
     settle_gone,
@@ -246,17 +248,7 @@ class _RootScan:
                 report.moved.append((old, entry.path))
                 file_id = origin.id
             else:
-                file_id = catalog.insert_file(self.root.id, obs, state="ok", now=now)
-                catalog.update_file(file_id, last_verified=now)
-                catalog.add_history(
-                    file_id,
-                    "ok",
-                    now,
-                    digests=obs.digests,
-                    size=obs.size,
-                    mtime_ns=obs.mtime_ns,
-                    detail="first seen",
-                )
+                file_id = record_new(catalog, self.root, obs, now)
                 report.indexed += 1
         else:
             file_id = k.id
@@ -264,8 +256,4 @@ class _RootScan:
             report.updated += 1
         if obs.tag_error:
             report.failed.append(FailedFile(entry.path, f"tags unreadable: {obs.tag_error}"))
-            catalog.set_finding(
-                file_id, "unreadable-tags", f"tags cannot be read: {obs.tag_error}", now
-            )
-        else:
-            catalog.clear_findings(file_id, ["unreadable-tags"])
+        note_tags(catalog, file_id, obs, now)

@@ -25,6 +25,7 @@ from phonovault.core.judge import (
     UNPLUG_ERRNOS,
     GoneSet,
     abs_path,
+    record_new,
     record_problem,
     record_read,
     settle_gone,
@@ -255,17 +256,7 @@ class _Run:
                         VerifyResult(entry.path, "moved", None, old, origin.id)
                     )
                 else:
-                    file_id = self.catalog.insert_file(root.id, obs, state="ok", now=now)
-                    self.catalog.update_file(file_id, last_verified=now)
-                    self.catalog.add_history(
-                        file_id,
-                        "ok",
-                        now,
-                        digests=obs.digests,
-                        size=obs.size,
-                        mtime_ns=obs.mtime_ns,
-                        detail="first seen",
-                    )
+                    record_new(self.catalog, root, obs, now)
                     self.report.indexed += 1
 
 

@@ -4,22 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
+from phonovault.core.jobs import format_duration, format_size
 from phonovault.gui.style import icon
 from phonovault.gui.workers import Job, JobQueue
 
-
-def human_size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
-
-
-def clock(seconds: float) -> str:
-    m, s = divmod(int(seconds), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+human_size = format_size  # the name main_window imports; it moves to core.jobs next
 
 
 class JobsBar(QWidget):
@@ -62,10 +51,10 @@ class JobsBar(QWidget):
         self.bar.setRange(0, 1000)
         fraction = p.bytes_done / p.bytes_total if p.bytes_total else p.done / p.total
         self.bar.setValue(int(1000 * min(1.0, fraction)))
-        eta = "" if p.eta is None else f", {clock(p.eta)} left"
+        eta = "" if p.eta is None else f", {format_duration(p.eta)} left"
         self.label.setText(
-            f"{current.title}: {p.done:,}/{p.total:,} files, {human_size(p.bytes_done)} of "
-            f"{human_size(p.bytes_total)}, {human_size(p.bytes_rate)}/s{eta}"
+            f"{current.title}: {p.done:,}/{p.total:,} files, {format_size(p.bytes_done)} of "
+            f"{format_size(p.bytes_total)}, {format_size(p.bytes_rate)}/s{eta}"
             f"{self._waiting_note()}"
         )
 
