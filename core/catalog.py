@@ -13,7 +13,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +49,13 @@ __all__ = [
     "JournalEntry",
     "KnownFile",
     "LibraryRow",
+    "Mute",
     "Observation",
     "Root",
     "display_path",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each entry upgrades the schema by one version; never edit a released entry, append.
 MIGRATIONS: tuple[str, ...] = (
@@ -143,6 +144,23 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE files ADD COLUMN seen_mtime_ns INTEGER;
     ALTER TABLE files ADD COLUMN seen_inode INTEGER;
     """,
+    # 3: tag rules. A mute silences one rule for one file or for one album (album artist,
+    # else artist, and album title, as the albums view groups), with the user's reason.
+    # A finding's detail (JSON: the tags a rule flagged, a suggested fix) feeds the GUI.
+    """
+    CREATE TABLE mutes (
+        id INTEGER PRIMARY KEY,
+        rule_id TEXT NOT NULL,
+        file_id INTEGER REFERENCES files(id) ON DELETE CASCADE,
+        albumartist TEXT,
+        album TEXT,
+        reason TEXT NOT NULL,
+        created REAL NOT NULL,
+        CHECK ((file_id IS NULL) <> (album IS NULL))
+    );
+    CREATE INDEX mutes_rule ON mutes(rule_id);
+    ALTER TABLE findings ADD COLUMN detail TEXT;
+    """,
 )
 
 # Fixity states that need the user's attention, and how loud they are.
@@ -165,6 +183,19 @@ _TRACK_COLUMNS = (
     "date", "genre", "mb_trackid", "mb_albumid", "mb_artistid", "mb_albumartistid",
     "mb_releasegroupid", "rg_track_gain", "rg_track_peak", "rg_album_gain", "rg_album_peak",
 )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """A rule silenced for one file (``file_id``) or one album (``albumartist``, ``album``)."""
+
+    rule_id: str
+    file_id: int | None
+    path: str  # the file's display path, "" for an album
+    albumartist: str | None
+    album: str | None
+    reason: str
+    created: float
 
 
 def display_path(raw: bytes) -> str:
@@ -533,6 +564,30 @@ class Catalog:
         ).fetchone()
         return row[0], row[1], (row[2] or None)
 
+    def summary_counts(self) -> tuple[int, int, float | None, dict[str, int], int, int]:
+        """(files, bytes, oldest last-verified time, files per state, albums, findings at
+        warning or worse) in one statement, so the numbers come from one snapshot.
+
+        The same figures as :meth:`totals`, :meth:`state_counts`, :meth:`album_count` and
+        ``len(findings(min_severity="warning"))``, for the window's status line.
+        """
+        rows = self._db.execute(
+            "SELECT s.state, s.n, s.bytes, s.oldest, a.albums, w.findings FROM "
+            "(SELECT COUNT(*) AS albums FROM (SELECT 1 FROM files GROUP BY "
+            "COALESCE(NULLIF(albumartist, ''), NULLIF(artist, ''), 'Unknown artist'), "
+            "COALESCE(NULLIF(album, ''), 'Unknown album'))) AS a "
+            "CROSS JOIN (SELECT COUNT(*) AS findings FROM findings "
+            "WHERE severity IN ('warning', 'error')) AS w "
+            # LEFT JOIN ... ON 1: one row of NULLs when there are no files at all
+            "LEFT JOIN (SELECT state, COUNT(*) AS n, SUM(size) AS bytes, "
+            "MIN(COALESCE(last_verified, 0)) AS oldest FROM files GROUP BY state) AS s ON 1"
+        ).fetchall()
+        states = {r[0]: r[1] for r in rows if r[0] is not None}
+        files = sum(states.values())
+        size = sum(r[2] for r in rows if r[0] is not None)
+        oldest = min((r[3] for r in rows if r[0] is not None), default=None)
+        return files, size, (oldest or None), states, rows[0][4], rows[0][5]
+
     def findings(self, *, min_severity: str = "info") -> list[Finding]:
         order = {"info": 0, "warning": 1, "error": 2}
         allowed = [s for s, n in order.items() if n >= order[min_severity]]
@@ -690,3 +745,142 @@ class Catalog:
             self._db.execute(
                 "UPDATE jobs SET finished = ?, outcome = ? WHERE id = ?", (now, outcome, job_id)
             )
+
+    # -- tag rules (phonovault.core.rules drives these) --------------------------------------
+
+    def files_by_ids(self, ids: Sequence[int]) -> list[FileRecord]:
+        """Full records of the given files, in id order (chunked under SQLite's 999-variable
+        limit, so any number of ids works)."""
+        out: list[FileRecord] = []
+        for start in range(0, len(ids), 900):
+            chunk = list(ids[start : start + 900])
+            rows = self._db.execute(
+                _SELECT_FILES + f" WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id", chunk
+            ).fetchall()
+            out.extend(FileRecord(*r) for r in rows)
+        return out
+
+    def album_grouping(
+        self, root_ids: Sequence[int] | None = None
+    ) -> list[tuple[int, int, str | None, str | None, str | None]]:
+        """``(id, root_id, albumartist, artist, album)`` of every present file: enough to
+        group albums without pulling every file's raw tags into memory."""
+        sql = "SELECT id, root_id, albumartist, artist, album FROM files WHERE present = 1"
+        args: list[int] = []
+        if root_ids is not None:
+            sql += f" AND root_id IN ({','.join('?' * len(root_ids))})"
+            args = list(root_ids)
+        return [tuple(r) for r in self._db.execute(sql + " ORDER BY id", args)]  # type: ignore[misc]
+
+    def file_ids_under(self, root_id: int, relpath: bytes) -> list[int]:
+        """Present files at ``relpath`` or below it (``b"."`` or ``b""``: the whole root)."""
+        if relpath in (b"", b"."):
+            rows = self._db.execute(
+                "SELECT id FROM files WHERE root_id = ? AND present = 1", (root_id,)
+            )
+        else:
+            prefix = relpath.rstrip(b"/") + b"/"
+            rows = self._db.execute(
+                "SELECT id FROM files WHERE root_id = ? AND present = 1 AND "
+                "(relpath = ? OR substr(relpath, 1, ?) = ?)",
+                (root_id, relpath, len(prefix), prefix),
+            )
+        return [r[0] for r in rows]
+
+    def replace_rule_findings(
+        self,
+        file_id: int,
+        findings: Sequence[tuple[str, str, str, str | None]],
+        keep: Iterable[str],
+        now: float,
+    ) -> None:
+        """Make ``(kind, severity, message, detail)`` the file's rule findings (kinds
+        ``rule:...``): others are deleted except the kinds in ``keep`` (rules that did not run
+        this time). A finding that stays keeps its first-seen time."""
+        stay = [f[0] for f in findings] + list(keep)
+        self._db.execute(
+            "DELETE FROM findings WHERE file_id = ? AND substr(kind, 1, 5) = 'rule:' "
+            f"AND kind NOT IN ({','.join('?' * len(stay))})",
+            (file_id, *stay),
+        )
+        self._db.executemany(
+            "INSERT INTO findings (file_id, kind, severity, message, detail, created) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (file_id, kind) DO UPDATE SET "
+            "severity = excluded.severity, message = excluded.message, detail = excluded.detail",
+            [(file_id, kind, sev, msg, detail, now) for kind, sev, msg, detail in findings],
+        )
+
+    def clear_rule_findings_of_absent_files(self) -> None:
+        """Drop rule findings of files that are gone (their ``missing`` finding stays)."""
+        self._db.execute(
+            "DELETE FROM findings WHERE substr(kind, 1, 5) = 'rule:' AND file_id IN "
+            "(SELECT id FROM files WHERE present = 0)"
+        )
+
+    def replace_catalog_findings(
+        self, prefix: str, findings: Sequence[tuple[str, str, str]], now: float
+    ) -> None:
+        """Make ``(kind, severity, message)`` the findings about no file in particular whose
+        kind starts with ``prefix`` (``plugin:``). Done by delete-and-insert: UNIQUE treats
+        NULL file ids as distinct, so an upsert would pile up copies."""
+        self._db.execute(
+            "DELETE FROM findings WHERE file_id IS NULL AND substr(kind, 1, ?) = ?",
+            (len(prefix), prefix),
+        )
+        self._db.executemany(
+            "INSERT INTO findings (file_id, kind, severity, message, created) "
+            "VALUES (NULL, ?, ?, ?, ?)",
+            [(kind, sev, msg, now) for kind, sev, msg in findings],
+        )
+
+    def finding_details(self, file_id: int) -> dict[str, str]:
+        """kind -> detail (JSON text) of the file's findings that have one."""
+        rows = self._db.execute(
+            "SELECT kind, detail FROM findings WHERE file_id = ? AND detail IS NOT NULL",
+            (file_id,),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def add_mute(
+        self,
+        rule_id: str,
+        reason: str,
+        now: float,
+        *,
+        file_id: int | None = None,
+        album: tuple[str, str] | None = None,
+    ) -> None:
+        """Silence ``rule_id`` for one file or one album (a repeat replaces the reason)."""
+        with self.transaction():
+            self.remove_mute(rule_id, file_id=file_id, album=album)
+            artist, title = album or (None, None)
+            self._db.execute(
+                "INSERT INTO mutes (rule_id, file_id, albumartist, album, reason, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (rule_id, file_id, artist, title, reason, now),
+            )
+
+    def remove_mute(
+        self, rule_id: str, *, file_id: int | None = None, album: tuple[str, str] | None = None
+    ) -> int:
+        """Lift a mute; returns how many were lifted (0 or 1)."""
+        with self.transaction():
+            if album is not None:
+                cur = self._db.execute(
+                    "DELETE FROM mutes WHERE rule_id = ? AND albumartist = ? AND album = ?",
+                    (rule_id, *album),
+                )
+            else:
+                cur = self._db.execute(
+                    "DELETE FROM mutes WHERE rule_id = ? AND file_id = ?", (rule_id, file_id)
+                )
+        return cur.rowcount
+
+    def mutes(self) -> list[Mute]:
+        rows = self._db.execute(
+            "SELECT m.rule_id, m.file_id, COALESCE(r.path_text || '/' || fi.path_text, ''), "
+            "m.albumartist, m.album, m.reason, m.created FROM mutes m "
+            "LEFT JOIN files fi ON fi.id = m.file_id LEFT JOIN roots r ON r.id = fi.root_id "
+            "ORDER BY m.rule_id, m.created, m.id"
+        ).fetchall()
+        return [Mute(*r) for r in rows]

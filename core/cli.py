@@ -339,9 +339,14 @@ def cmd_status(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
 
 
 def cmd_findings(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
-    items = catalog.findings(min_severity="info" if args.all else "warning")
+    wide = args.all or args.severity or args.rule
+    items = catalog.findings(min_severity="info" if wide else "warning")
     if args.kind:
         items = [f for f in items if f.kind == args.kind]
+    if args.rule:  # tag rules store their findings as kind "rule:<id>"
+        items = [f for f in items if f.kind == f"rule:{args.rule}"]
+    if args.severity:
+        items = [f for f in items if f.severity == args.severity]
     if out.json:
         out.dump(
             {
@@ -539,6 +544,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("findings", parents=[common], help="what needs attention, newest first")
     p.add_argument("--all", action="store_true", help="include informational findings")
     p.add_argument("--kind", help="only this kind (corrupt, missing, unreadable-tags, ...)")
+    p.add_argument("--rule", metavar="ID", help="only findings of this tag rule (see 'rules list')")
+    p.add_argument("--severity", choices=("error", "warning", "info"), help="only this severity")
     p.set_defaults(func=cmd_findings)
     p = sub.add_parser("show", parents=[common], help="everything known about one file")
     p.add_argument("path")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,10 @@ class Settings:
 
     workers: int = 0  # 0 means "choose": default_workers(); 1 suits a spinning disk
     with_sha256: bool = False  # also store SHA-256 of every file, for sha256sum/BagIt exports
+    # Tag rules by id: {"enabled": bool, "severity": "error"|"warning"|"info", and the rule's
+    # own options, e.g. "min_size": 500}. Only what differs from a rule's defaults is needed;
+    # phonovault.core.rules checks the values (a wrong type is ignored, not fatal).
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def effective_workers(self) -> int:
@@ -70,7 +74,23 @@ class Settings:
             default = getattr(cls(), key, None)
             if key in known and type(value) is type(default):
                 clean[key] = value
+        if "rules" in clean:  # keep only {rule id: {option: value}}; the rest is noise
+            clean["rules"] = {
+                k: v
+                for k, v in clean["rules"].items()
+                if isinstance(k, str) and isinstance(v, dict)
+            }
         return replace(cls(), **clean)
+
+    def with_rule(self, rule_id: str, **changes: Any) -> Settings:
+        """A copy with one rule's settings changed (``enabled=False``, ``severity="info"``,
+        an option); a value of ``None`` removes that key, so the rule's default applies."""
+        entry = {**self.rules.get(rule_id, {}), **changes}
+        entry = {k: v for k, v in entry.items() if v is not None}
+        rules = {k: v for k, v in self.rules.items() if k != rule_id}
+        if entry:
+            rules[rule_id] = entry
+        return replace(self, rules=rules)
 
     def save(self, path: Path | None = None) -> None:
         """Write settings atomically (temp file + rename)."""
