@@ -23,8 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from phonovault.core.catalog import Catalog
+from phonovault.core.jobs import format_size
 from phonovault.core.watch import WatchStatus
 from phonovault.gui.context import AppContext
+from phonovault.gui.loader import BackgroundQuery
 from phonovault.gui.style import icon
 from phonovault.gui.views.activity_view import ActivityPage
 from phonovault.gui.views.albums_view import AlbumsPage
@@ -32,7 +35,7 @@ from phonovault.gui.views.backups_view import BackupsPage
 from phonovault.gui.views.details_pane import DetailsPane
 from phonovault.gui.views.empty_state import EmptyState
 from phonovault.gui.views.findings_view import FindingsPage
-from phonovault.gui.views.jobs_bar import JobsBar, human_size
+from phonovault.gui.views.jobs_bar import JobsBar
 from phonovault.gui.views.library_view import LibraryPage
 from phonovault.gui.views.settings_dialog import SettingsDialog
 from phonovault.gui.watcher import WatchBridge
@@ -63,9 +66,13 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.summary, 1)
         self.statusBar().addPermanentWidget(self.watch_label)
         self.statusBar().addPermanentWidget(self.jobs_bar, 2)
+        # The status line's numbers take full-table queries: read them off the UI thread.
+        self._summary_query = BackgroundQuery(ctx.catalog, self)
+        self._summary_query.finished.connect(self._show_summary)
+        self._summary_query.failed.connect(self._summary_failed)
         # Coalesce bursts of "catalog changed" (each finished job) into one refresh.
         self._refresh_timer = QTimer(self, singleShot=True, interval=150)
-        self._refresh_timer.timeout.connect(self.refresh)
+        self._refresh_timer.timeout.connect(self._refresh_when_read)
         ctx.catalog_changed.connect(self._refresh_timer.start)
         ctx.file_requested.connect(self.show_file)
         ctx.jobs.finished.connect(self._job_finished)
@@ -202,31 +209,51 @@ class MainWindow(QMainWindow):
         self.sidebar.setCurrentRow(PAGES.index(name))
 
     def refresh(self) -> None:
-        """Re-read what every view shows (after a job changed the catalog)."""
+        """Re-read what every view shows (after a job changed the catalog). The reads run off
+        the UI thread; each view updates when its own read lands."""
         for page in (self.library, self.albums, self.findings, self.backups, self.activity):
             page.refresh()
         self._page_chosen(self.sidebar.currentRow())
         self._update_summary()
 
+    def is_loading(self) -> bool:
+        """Whether a view (or the status line) still waits for its latest read."""
+        views = (self.library, self.albums, self.findings)
+        return self._summary_query.is_busy() or any(v.is_loading() for v in views)
+
+    def _refresh_when_read(self) -> None:
+        # A newer read drops the result of the one it overtakes; a burst of jobs each
+        # overtaking the last refresh could leave the views unchanged for as long as it lasts.
+        # So the refresh after a change waits for the reads running to land, then reads again.
+        if self.is_loading():
+            self._refresh_timer.start()
+        else:
+            self.refresh()
+
     def _update_summary(self) -> None:
-        catalog = self.ctx.catalog
-        files, size, oldest = catalog.totals()
+        """Re-read the status line's numbers (they arrive in :meth:`_show_summary`)."""
+        self._summary_query.request(Catalog.summary_counts)
+
+    def _show_summary(
+        self, counted: tuple[int, int, float | None, dict[str, int], int, int]
+    ) -> None:
+        files, size, oldest, counts, albums, problems = counted
         if not files:
             self.summary.setText("No files in the catalog yet")
             return
-        counts = catalog.state_counts()
         healthy = counts.get("ok", 0) + counts.get("tags-changed", 0) + counts.get("moved", 0)
         attention = files - healthy
-        albums = catalog.album_count()
         since = time.strftime("%Y-%m-%d %H:%M", time.localtime(oldest)) if oldest else "never"
         self.summary.setText(
-            f"{plural(files, 'file')} · {plural(albums, 'album')} · {human_size(size)} · "
+            f"{plural(files, 'file')} · {plural(albums, 'album')} · {format_size(size)} · "
             f"{healthy:,} healthy · {attention:,} need attention · "
             f"every file verified since {since}"
         )
         findings_item = self.sidebar.item(PAGES.index("Findings"))
-        problems = len(catalog.findings(min_severity="warning"))
         findings_item.setText(f"Findings ({problems})" if problems else "Findings")
+
+    def _summary_failed(self, message: str) -> None:
+        self.summary.setText(f"Cannot read the catalog: {message}")
 
     # -- live updates ----------------------------------------------------------------------
 

@@ -25,8 +25,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QImage, QPixmap
 
-from phonovault.core.catalog import AlbumRow
-from phonovault.core.errors import PhonovaultError
+from phonovault.core.catalog import AlbumRow, Catalog
+from phonovault.core.errors import NotInCatalogError, PhonovaultError
 from phonovault.core.tags import read_cover
 from phonovault.gui.style import STATE_LABELS, worst_state
 
@@ -60,6 +60,18 @@ def play_time(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def art_versions(catalog: Catalog, file_ids: list[int]) -> dict[int, object]:
+    """File id -> its art hash (None once gone from the catalog), for
+    :meth:`ThumbnailLoader.revalidate` (a loader thread reads these)."""
+    versions: dict[int, object] = {}
+    for file_id in file_ids:
+        try:
+            versions[file_id] = catalog.file(file_id).art_hash
+        except NotInCatalogError:
+            versions[file_id] = None
+    return versions
 
 
 class _ThumbSignals(QObject):
@@ -144,16 +156,25 @@ class ThumbnailLoader(QObject):
         self._stack.append(file_id)
         self._pump()
 
-    def revalidate(self) -> None:
+    def revalidate(self, versions: dict[int, object] | None = None) -> None:
         """After the catalog changed: drop queued work, failures and every cached cover whose
-        art changed since it was read (a re-tagged album gets its new cover), or is gone."""
+        art changed since it was read (a re-tagged album gets its new cover), or is gone.
+
+        ``versions`` (file id -> art version, None when gone) may come read off the UI
+        thread (:func:`art_versions`); covers cached since it was read are current and kept.
+        """
         self._stack.clear()
         self._failed.clear()
         for file_id in list(self._cache):
-            try:
-                _path, version = self._source_for(file_id)
-            except PhonovaultError:
-                version = None
+            if versions is not None:
+                if file_id not in versions:
+                    continue
+                version = versions[file_id]
+            else:
+                try:
+                    _path, version = self._source_for(file_id)
+                except PhonovaultError:
+                    version = None
             if version is None or version != self._versions.get(file_id):
                 del self._cache[file_id]
                 self._versions.pop(file_id, None)

@@ -2,7 +2,8 @@
 
 A finding is only useful if a person knows what to do next, so each kind comes with a short
 explanation and only the actions that fit it (accepting a new baseline makes sense for changed
-audio, never for a missing file).
+audio, never for a missing file). The findings are read off the UI thread
+(:class:`BackgroundQuery`): a catalog with many of them must not freeze the window.
 """
 
 from __future__ import annotations
@@ -28,14 +29,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from phonovault.core.catalog import Finding
+from phonovault.core.catalog import Catalog, Finding
 from phonovault.gui.context import AppContext
+from phonovault.gui.loader import BackgroundQuery
 from phonovault.gui.models.findings_model import (
     COLUMNS,
     ROLE_COUNT,
     ROLE_KIND,
     SEVERITIES,
     FindingsModel,
+    FindingsTree,
+    findings_tree,
     kind_label,
 )
 from phonovault.gui.style import icon
@@ -97,6 +101,12 @@ SEVERITY_HINTS = {
 NOTHING_SELECTED = "Select a finding to see what it means and what you can do about it."
 
 
+def read_findings(catalog: Catalog, min_severity: str) -> FindingsTree:
+    """Loader-thread body: the findings, grouped (paths relative to the library folders)."""
+    roots = [r.path for r in catalog.roots()]
+    return findings_tree(catalog.findings(min_severity=min_severity), roots)
+
+
 def explanation_html(kind: str | None, severity: str | None = None) -> str:
     """The explanation panel's text for a kind (or a severity group, or nothing)."""
     if kind is None:
@@ -119,12 +129,16 @@ class FindingsPage(QWidget):
     """The findings tree, an explanation panel, and the actions that fit the selection."""
 
     file_selected = Signal(int)
+    loaded = Signal()  # the tree shows the findings of the latest refresh()
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self._restoring = False
         self.model = FindingsModel(self)
+        self._query = BackgroundQuery(ctx.catalog, self)
+        self._query.finished.connect(self._findings_loaded)
+        self._query.failed.connect(self._load_failed)
         self.summary = QLabel(self)
         self.show_info = QCheckBox("Show information", self)
         self.show_info.setToolTip("Also list harmless changes: moved files, edited tags")
@@ -193,29 +207,45 @@ class FindingsPage(QWidget):
     # -- data ------------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Re-read the findings, keeping collapsed groups, selection and current row."""
+        """Re-read the findings, keeping collapsed groups, selection and current row.
+
+        The read runs off the UI thread; ``loaded`` says when the tree shows it."""
+        severity = "info" if self.show_info.isChecked() else "warning"
+        self._query.request(lambda catalog: read_findings(catalog, severity))
+
+    def is_loading(self) -> bool:
+        return self._query.is_busy()
+
+    def _load_failed(self, message: str) -> None:
+        self.summary.setText(f"Cannot read the catalog: {message}")
+
+    def _findings_loaded(self, tree: FindingsTree) -> None:
         collapsed = self._collapsed_groups()
         selected = {f.id for f in self.selected_findings()}
         current = self.model.finding(self.tree.currentIndex())
-        severity = "info" if self.show_info.isChecked() else "warning"
-        roots = [r.path for r in self.ctx.catalog.roots()]
-        self.model.set_findings(self.ctx.catalog.findings(min_severity=severity), roots)
-        self.tree.expandAll()
+        self.model.set_tree(tree)
+        # Expand the groups, not every row: expandAll() asks the model about each of
+        # thousands of leaves (~100 ms for 10k findings) to learn they have no children.
+        # Before any spanning, which lays the tree out: expanding then only marks groups.
+        groups = []
         for sev in SEVERITIES:
             sev_index = self.model.group_index(sev)
-            if not sev_index.isValid():
-                continue
+            if sev_index.isValid():
+                kinds = [
+                    self.model.index(r, 0, sev_index) for r in range(self.model.rowCount(sev_index))
+                ]
+                groups.append((sev_index, kinds))
+                for index in [sev_index, *kinds]:
+                    if (sev, index.data(ROLE_KIND)) not in collapsed:
+                        self.tree.expand(index)
+        for sev_index, kinds in groups:
             self.tree.setFirstColumnSpanned(sev_index.row(), QModelIndex(), True)
-            for row in range(self.model.rowCount(sev_index)):
-                kind_index = self.model.index(row, 0, sev_index)
-                self.tree.setFirstColumnSpanned(row, sev_index, True)
-                if (sev, kind_index.data(ROLE_KIND)) in collapsed:
-                    self.tree.collapse(kind_index)
-            if (sev, None) in collapsed:
-                self.tree.collapse(sev_index)
+            for kind_index in kinds:
+                self.tree.setFirstColumnSpanned(kind_index.row(), sev_index, True)
         self._restore_selection(selected, current)
         self._update_summary()
         self._update_actions()
+        self.loaded.emit()
 
     def _collapsed_groups(self) -> set[tuple[str, str | None]]:
         out: set[tuple[str, str | None]] = set()

@@ -8,8 +8,6 @@ from phonovault.core.jobs import format_duration, format_size
 from phonovault.gui.style import icon
 from phonovault.gui.workers import Job, JobQueue
 
-human_size = format_size  # the name main_window imports; it moves to core.jobs next
-
 
 class JobsBar(QWidget):
     def __init__(self, jobs: JobQueue, parent: QWidget | None = None) -> None:

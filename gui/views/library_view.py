@@ -1,23 +1,20 @@
 """The Library page: every file in one table, filter-as-you-type, sortable, with row actions.
 
 Reading 200k rows from SQLite takes most of a second, so :meth:`LibraryPage.refresh` reads them
-on a loader thread with its own read-only use of the catalog (like the job queue's workers) and
-hands the list back as a signal; the UI thread only swaps it into the model. Filter keystrokes
-are debounced, and sorting and filtering happen inside the model (STYLE.md, habit 7).
+through a :class:`BackgroundQuery` (its own connection on a pool thread), which also prepares
+the filter text and the sorted, filtered order there; the UI thread only swaps the result into
+the model. Filter keystrokes are debounced, and sorting and filtering happen inside the model
+(STYLE.md, habit 7).
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import traceback
-from typing import Any, NamedTuple
 
 from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
-    QObject,
     QPoint,
     QSize,
     Qt,
@@ -48,28 +45,19 @@ from PySide6.QtWidgets import (
 )
 
 from phonovault.core.catalog import Catalog, LibraryRow
-from phonovault.core.errors import NotInCatalogError, PhonovaultError
+from phonovault.core.errors import NotInCatalogError
 from phonovault.gui.context import AppContext
+from phonovault.gui.loader import BackgroundQuery, full_collections_deferred
 from phonovault.gui.models.library_model import (
     HEADERS,
     Column,
     LibraryModel,
+    Prepared,
+    Sorts,
+    compact_rows,
     free_in_chunks,
-    haystacks,
-    id_index,
-    sort_keys,
+    prepare,
 )
-
-log = logging.getLogger(__name__)
-
-
-class Prepared(NamedTuple):
-    """What the loader thread computes beside the rows, so the UI thread only sorts."""
-
-    hay: list[str]
-    keys: dict[int, tuple[list[Any], bool]]
-    by_id: dict[int, int]
-
 
 ACCEPTABLE_STATES = frozenset({"audio-changed", "corrupt"})
 FILTER_DELAY_MS = 150
@@ -81,26 +69,12 @@ _SAMPLES = {Column.TRACK: "10-99", Column.FORMAT: "Ogg Vorbis", Column.DURATION:
 _SHARES = {Column.TITLE: (0.4, 160), Column.ARTIST: (0.3, 110), Column.ALBUM: (0.3, 120)}
 
 
-class _LoadSignals(QObject):
-    loaded = Signal(int, object, object)  # generation, rows, Prepared
-    failed = Signal(int, str)
-
-
-def _load_rows(path: str, generation: int, columns: list[int], signals: _LoadSignals) -> None:
-    """Pool-thread body: read the rows, build their filter text and the sort keys the model
-    will re-apply. Touches no widget; the result crosses back only through ``signals``."""
-    try:
-        with Catalog(path) as catalog:
-            rows = catalog.library_rows()
-        keys = {column: sort_keys(rows, column) for column in columns}
-        prepared = Prepared(haystacks(rows), keys, id_index(rows))
-    except PhonovaultError as exc:
-        signals.failed.emit(generation, str(exc))
-    except Exception:  # a bug: keep the traceback in the log
-        log.error("loading the library failed:\n%s", traceback.format_exc())
-        signals.failed.emit(generation, "internal error (details in the log)")
-    else:
-        signals.loaded.emit(generation, rows, prepared)
+def read_rows(catalog: Catalog, sorts: Sorts, words: list[str]) -> Prepared:
+    """Loader-thread body: the rows as plain tuples, sorted and filtered as the table shows
+    them (see :mod:`phonovault.gui.models.library_model` on why plain tuples)."""
+    with full_collections_deferred():
+        rows = compact_rows(catalog.library_rows())
+    return prepare(rows, sorts, words)
 
 
 class LibraryPage(QWidget):
@@ -113,14 +87,11 @@ class LibraryPage(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.model = LibraryModel(self)
-        self._pool = QThreadPool(self)
+        self._query = BackgroundQuery(ctx.catalog, self)
+        self._query.finished.connect(self._rows_loaded)
+        self._query.failed.connect(self._load_failed)
+        self._pool = QThreadPool(self)  # frees replaced rows off the UI thread
         self._pool.setMaxThreadCount(1)
-        self._signals = _LoadSignals(self)
-        self._signals.loaded.connect(self._rows_loaded)
-        self._signals.failed.connect(self._load_failed)
-        self._generation = 0
-        self._loading = False
-        self._reload_again = False
         self._restoring = False  # selection restored after a reload is not a user's choice
         self._sizing = False  # fit_columns() is resizing, not the user
         self._build()
@@ -220,50 +191,30 @@ class LibraryPage(QWidget):
         """Re-read the rows from the catalog, keeping filter, sort, selection and scroll.
 
         The read runs on the loader thread; ``loaded`` says when the table shows it. A
-        refresh asked for while one is running starts once that one has landed.
+        refresh asked for while one is running replaces it (see :class:`BackgroundQuery`).
         """
-        if self._loading:
-            self._reload_again = True
-            return
-        path = str(self.ctx.catalog_path)
-        if path == ":memory:":  # no second connection can see an in-memory catalog
-            rows = self.ctx.catalog.library_rows()
-            self._apply_rows(rows, None)
-            return
-        self._loading = True
-        self._generation += 1
         if not self.model.total_count():
             self.count_label.setText("Loading…")
-        args = (path, self._generation, self.model.sort_columns(), self._signals)
-        self._pool.start(lambda: _load_rows(*args))
+        sorts, words = self.model.sort_spec(), self.model.filter_words()
+        self._query.request(lambda catalog: read_rows(catalog, sorts, words))
 
     def is_loading(self) -> bool:
-        return self._loading
+        return self._query.is_busy()
 
-    def _rows_loaded(self, generation: int, rows: list[LibraryRow], prepared: Prepared) -> None:
-        if generation != self._generation:
-            return
-        self._loading = False
-        self._apply_rows(rows, prepared)
-        if self._reload_again:
-            self._reload_again = False
-            self.refresh()
+    def _rows_loaded(self, prepared: Prepared) -> None:
+        self._apply_rows(prepared)
 
-    def _load_failed(self, generation: int, message: str) -> None:
-        if generation != self._generation:
-            return
-        self._loading = False
-        self._reload_again = False
+    def _load_failed(self, message: str) -> None:
         self.count_label.setText(f"Cannot read the catalog: {message}")
 
-    def _apply_rows(self, rows: list[LibraryRow], prepared: Prepared | None) -> None:
+    def _apply_rows(self, prepared: Prepared) -> None:
         """Swap the rows in, then put back the selection, current file and scroll position."""
         view = self.view
         current = self.current_file_id()
         selected = self.selected_file_ids()
         top_row = view.rowAt(0)
         top_id = self.model.file_id(top_row) if top_row >= 0 else None
-        replaced = self.model.set_rows(rows, *(prepared or ()))
+        replaced = self.model.set_prepared(prepared)
         self._pool.start(lambda: free_in_chunks(replaced))
         self._restoring = True
         try:

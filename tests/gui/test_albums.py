@@ -81,7 +81,8 @@ def page(qtbot, ctx: AppContext) -> Iterator[AlbumsPage]:
     widget = AlbumsPage(ctx)
     qtbot.addWidget(widget)
     widget.resize(800, 700)
-    widget.refresh()
+    with qtbot.waitSignal(widget.loaded, timeout=5000):  # the albums are read off the UI thread
+        widget.refresh()
     yield widget
     widget.loader.wait(5000)
 
@@ -145,9 +146,12 @@ def test_choosing_an_album_lists_its_tracks_and_a_click_selects_the_file(
     page.show()
     qtbot.waitExposed(page)
     album = page.model.index(1, 0)
-    qtbot.mouseClick(
-        page.grid.viewport(), Qt.MouseButton.LeftButton, pos=page.grid.visualRect(album).center()
-    )
+    with qtbot.waitSignal(page.tracks_loaded, timeout=5000):  # read off the UI thread
+        qtbot.mouseClick(
+            page.grid.viewport(),
+            Qt.MouseButton.LeftButton,
+            pos=page.grid.visualRect(album).center(),
+        )
     assert page.tracks.topLevelItemCount() == 4
     states = [page.tracks.topLevelItem(i).text(3) for i in range(4)]
     assert states == ["OK", "Corrupt", "OK", "OK"]
@@ -163,8 +167,23 @@ def test_choosing_an_album_lists_its_tracks_and_a_click_selects_the_file(
     assert ctx.catalog.file(expected).state == "corrupt"
 
 
-def test_refresh_keeps_the_chosen_album(page: AlbumsPage) -> None:
-    assert page.select_album("Artist 000", "Album 0002")
-    page.refresh()
+def test_refresh_keeps_the_chosen_album(qtbot, page: AlbumsPage) -> None:
+    with qtbot.waitSignal(page.tracks_loaded, timeout=5000):
+        assert page.select_album("Artist 000", "Album 0002")
+    with qtbot.waitSignals([page.loaded, page.tracks_loaded], timeout=5000):
+        page.refresh()
     assert page.grid.currentIndex().data() == "Album 0002"
     assert page.tracks.topLevelItemCount() == 4
+    assert not page.is_loading()
+
+
+def test_choosing_another_album_while_tracks_load_shows_only_its_tracks(
+    qtbot, page: AlbumsPage
+) -> None:
+    page.select_album("Artist 000", "Album 0000")
+    with qtbot.waitSignal(page.tracks_loaded, timeout=5000):
+        page.select_album("Artist 000", "Album 0002")  # before the first album's tracks land
+    qtbot.waitUntil(lambda: not page.is_loading(), timeout=5000)
+    titles = [page.tracks.topLevelItem(i).text(1) for i in range(page.tracks.topLevelItemCount())]
+    assert titles == ["Song 8", "Song 9", "Song 10", "Song 11"]
+    assert page.heading.text().startswith("Album 0002")

@@ -65,7 +65,8 @@ def page(qtbot, ctx: AppContext) -> FindingsPage:
     widget = FindingsPage(ctx)
     qtbot.addWidget(widget)
     widget.resize(900, 600)
-    widget.refresh()
+    with qtbot.waitSignal(widget.loaded, timeout=5000):  # read off the UI thread
+        widget.refresh()
     return widget
 
 
@@ -97,7 +98,7 @@ def test_findings_model_passes_the_model_tester(qtmodeltester, ctx: AppContext) 
     assert model.total() == 5
 
 
-def test_tree_groups_by_severity_then_kind_with_counts(page: FindingsPage) -> None:
+def test_tree_groups_by_severity_then_kind_with_counts(qtbot, page: FindingsPage) -> None:
     model = page.model
     assert labels(model) == ["Errors · 2", "Warnings · 2"]  # information hidden by default
     assert labels(model, model.group_index("error")) == ["Corrupt (bit rot) · 1", "Missing · 1"]
@@ -108,7 +109,8 @@ def test_tree_groups_by_severity_then_kind_with_counts(page: FindingsPage) -> No
     leaf = model.index(0, 0, model.group_index("warning", "unreadable-tags"))
     assert leaf.data() == "junk.flac"  # relative to the library folder
     assert page.summary.text() == "2 errors, 2 warnings"
-    page.show_info.setChecked(True)
+    with qtbot.waitSignal(page.loaded, timeout=5000):
+        page.show_info.setChecked(True)
     assert labels(model) == ["Errors · 2", "Warnings · 2", "Information · 1"]
     assert labels(model, model.group_index("info")) == ["Tags changed · 1"]
 
@@ -139,7 +141,7 @@ def test_refresh_keeps_the_selection_and_leaves_the_details_pane_alone(
 ) -> None:
     (leaf,) = select_leaves(page, "audio-changed")
     finding_id = page.model.finding(leaf).id
-    with qtbot.assertNotEmitted(page.file_selected):
+    with qtbot.assertNotEmitted(page.file_selected), qtbot.waitSignal(page.loaded, timeout=5000):
         page.refresh()
     assert [f.id for f in page.selected_findings()] == [finding_id]
     assert page.model.finding(page.tree.currentIndex()).id == finding_id
@@ -158,7 +160,8 @@ def test_accepting_an_audio_change_makes_the_finding_go_away(
     select_leaves(page, "audio-changed")
     with qtbot.waitSignal(ctx.jobs.idle, timeout=20000):
         page.accept_button.click()
-    page.refresh()
+    with qtbot.waitSignal(page.loaded, timeout=5000):
+        page.refresh()
     assert len(asked) == 1 and "this file" in asked[0]
     assert labels(page.model, page.model.group_index("warning")) == ["Unreadable tags · 1"]
     assert labels(page.model)[0] == "Errors · 2"  # the corrupt file was not selected: kept
@@ -172,3 +175,20 @@ def test_declining_the_confirmation_accepts_nothing(
     select_leaves(page, "corrupt")
     page.accept_button.click()
     assert ctx.jobs.pending() == [] and ctx.jobs.history == []
+
+
+def test_refresh_keeps_collapsed_groups_and_expands_the_rest(qtbot, page: FindingsPage) -> None:
+    model, tree = page.model, page.tree
+    groups = [model.group_index(s) for s in ("error", "warning")]
+    kinds = [model.group_index("error", "corrupt"), model.group_index("warning", "unreadable-tags")]
+    assert all(tree.isExpanded(i) for i in groups + kinds)
+    tree.collapse(kinds[0])
+    tree.collapse(groups[1])
+    with qtbot.waitSignal(page.loaded, timeout=5000):
+        page.refresh()
+    groups = [model.group_index(s) for s in ("error", "warning")]
+    kinds = [model.group_index("error", "corrupt"), model.group_index("warning", "unreadable-tags")]
+    assert [tree.isExpanded(i) for i in groups + kinds] == [True, False, False, True]
+    assert tree.isFirstColumnSpanned(kinds[1].row(), groups[1])
+    leaf = model.index(0, 0, kinds[1])
+    assert not tree.isExpanded(leaf) and not model.hasChildren(leaf)

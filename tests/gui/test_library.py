@@ -15,7 +15,13 @@ from phonovault.core.library import add_root
 from phonovault.core.scan import scan
 from phonovault.core.verify import verify
 from phonovault.gui.app import build
-from phonovault.gui.models.library_model import Column, LibraryModel, free_in_chunks
+from phonovault.gui.models.library_model import (
+    Column,
+    LibraryModel,
+    compact_rows,
+    free_in_chunks,
+    prepare,
+)
 from phonovault.gui.style import state_color
 
 ASC, DESC = Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder
@@ -165,6 +171,58 @@ def test_set_rows_hands_back_only_what_it_no_longer_uses(model: LibraryModel) ->
     assert not any(c is rows for c in replaced)
     free_in_chunks(replaced, chunk=2)
     assert ids(model) == [1, 2, 3, 4, 5] and model.row_for_file(3) == 2
+
+
+def many_rows(n: int) -> list[LibraryRow]:
+    """Rows with plenty of ties and missing values, so sort stability shows."""
+    return [row(i, f"/m/{i % 7}/{i:03d}.flac", f"t{i % 5}" if i % 4 else None,
+                f"a{i % 3}" if i % 6 else None, "b", i % 4 or None, 1, "FLAC",
+                float(i % 9) if i % 5 else None, 16, 44100, 1000 + i % 11, "ok", None)
+            for i in range(1, n + 1)]  # fmt: skip
+
+
+def test_a_reload_prepared_off_the_ui_thread_matches_one_made_here() -> None:
+    rows = many_rows(100)
+    here = LibraryModel()
+    for column, order in ((Column.DURATION, ASC), (Column.ARTIST, DESC), (Column.TITLE, ASC)):
+        here.sort(column, order)
+    here.set_filter("t1")
+    here.set_rows(list(rows))
+    sorts, words = here.sort_spec(), here.filter_words()
+    assert sorts == [(Column.DURATION, False), (Column.ARTIST, True), (Column.TITLE, False)]
+    # chunk=7: each sort is made of slices sorted alone and merged, as on the loader thread
+    prepared = prepare(compact_rows(list(rows)), sorts, words, chunk=7)
+    there = LibraryModel()
+    for column, descending in sorts:
+        there.sort(column, DESC if descending else ASC)
+    there.set_filter("t1")
+    there.set_prepared(prepared)
+    assert ids(there) == ids(here) and ids(here)
+    assert [there.row_data(r) for r in range(there.rowCount())] == [
+        here.row_data(r) for r in range(here.rowCount())
+    ]
+    assert type(there.row_data(0)) is LibraryRow  # plain tuples inside, rows outside
+    assert there.row_for_file(here.file_id(3)) == 3
+
+
+def test_a_reload_prepared_for_another_sort_or_filter_is_redone() -> None:
+    rows = many_rows(60)
+    model = LibraryModel()
+    model.set_rows(list(rows))
+    prepared = prepare(compact_rows(list(rows)), model.sort_spec(), model.filter_words())
+    model.sort(Column.SIZE, DESC)  # the user clicked and typed while it was read
+    model.set_filter("t2")
+    expected = ids(model)
+    model.set_prepared(prepared)
+    assert ids(model) == expected and model.rowCount() < 60
+
+
+def test_compact_rows_empties_the_named_rows_and_keeps_their_order() -> None:
+    rows = many_rows(25)
+    named = list(rows)
+    plain = compact_rows(named, chunk=4)
+    assert named == [] and plain == [tuple(r) for r in rows]
+    assert all(type(r) is tuple for r in plain)
 
 
 def test_selection_follows_its_rows_through_sort_and_filter(qtbot, model) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+from phonovault.core.catalog import Catalog
+from phonovault.core.library import add_root
+from phonovault.core.scan import scan
 from phonovault.gui.app import build
 
 
@@ -42,4 +46,39 @@ def test_watcher_rescans_when_music_appears(qtbot, tmp_path: Path, make_file) ->
     qtbot.waitUntil(lambda: window.watch_label.text() == "Watching for changes", timeout=5000)
     make_file("mp3", "new/b.mp3", root=root)  # appears while the app is open
     qtbot.waitUntil(lambda: "2 files" in window.summary.text(), timeout=15000)
+    window.close()
+
+
+def test_a_change_while_the_views_still_read_waits_for_their_reads(
+    qtbot, tmp_path: Path, make_file, monkeypatch
+) -> None:
+    """A burst of jobs must not keep dropping reads for newer ones: the refresh after a
+    change starts once the reads running have landed."""
+    root = tmp_path / "Music"
+    make_file("flac16", "a.flac", root=root)
+    path = tmp_path / "c.sqlite"
+    with Catalog(path) as catalog:
+        add_root(catalog, root)
+        scan(catalog)
+    ctx, window = build(path, tmp_path / "settings.json")
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: "1 file ·" in window.summary.text() and not window.is_loading())
+    release = threading.Event()
+    counts = Catalog.summary_counts
+    monkeypatch.setattr(Catalog, "summary_counts", lambda c: release.wait(5) and counts(c))
+    refreshes: list[int] = []
+    refresh = window.refresh
+    monkeypatch.setattr(window, "refresh", lambda: refreshes.append(1) or refresh())
+    ctx.catalog_changed.emit()
+    qtbot.waitUntil(lambda: refreshes == [1], timeout=5000)
+    make_file("mp3", "b.mp3", root=root)
+    with Catalog(path) as catalog:
+        scan(catalog)
+    ctx.catalog_changed.emit()  # while the status line's read still runs
+    qtbot.wait(600)
+    assert refreshes == [1] and window.is_loading()
+    release.set()
+    qtbot.waitUntil(lambda: len(refreshes) == 2 and not window.is_loading(), timeout=5000)
+    assert "2 files" in window.summary.text()
+    assert window.library.model.total_count() == 2
     window.close()
