@@ -41,9 +41,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/scan_bench.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui_bench.py
 
 bench-small: $(STAMP)
 	$(BIN)/python bench/scan_bench.py --small
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui_bench.py --small
 
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python tests/gui/screenshots.py docs
