@@ -27,11 +27,12 @@ def _contains(outer: str, inner: str) -> bool:
 
 
 def root_for_path(catalog: Catalog, path: str | os.PathLike[str]) -> tuple[Root, bytes]:
-    """The root holding ``path`` and the path relative to it (as stored bytes)."""
+    """The root holding ``path`` (or being it) and the path relative to it (stored bytes)."""
     absolute = os.path.abspath(os.fspath(path))
     for candidate in (absolute, os.path.realpath(absolute)):
         for root in catalog.roots():
-            if _contains(root.path, candidate):
+            if candidate == root.path or _contains(root.path, candidate):
+                # The root itself gives b".": callers read that as "the whole root".
                 return root, os.fsencode(os.path.relpath(candidate, root.path))
     raise NotInCatalogError(f"{os.fspath(path)} is not under any registered root")
 

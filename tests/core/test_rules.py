@@ -237,3 +237,20 @@ def test_cli_check_rules_mute_and_findings_filters(root: Path, tmp_path: Path) -
     assert code == 0 and "unmuted mojibake" in out
     code, out = cli("mute", "no-such-rule", target, "--reason", "x", catalog=db)
     assert code == 2 and "no such rule" in out
+
+
+def test_check_accepts_a_root_folder_itself(tmp_path, make_file) -> None:
+    """`phonovault check ~/Music` where ~/Music is the registered root checks everything."""
+    import io
+
+    from phonovault.core.cli import main
+
+    root = tmp_path / "Music"
+    make_file("flac16", "A/x.flac", root=root)
+    cat = str(tmp_path / "root-check.sqlite")
+    main(["roots", "add", str(root), "--catalog", cat], io.StringIO(), io.StringIO())
+    main(["scan", "--catalog", cat], io.StringIO(), io.StringIO())
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["check", str(root), "--catalog", cat, "--json"], out, err)
+    assert code in (0, 1), err.getvalue()
+    assert "not under any registered root" not in err.getvalue()
