@@ -7,7 +7,8 @@ the job queue as a core call on a worker thread, so a slow disk never freezes th
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -16,6 +17,10 @@ from phonovault.core.catalog import Catalog
 from phonovault.core.config import Settings
 from phonovault.core.jobs import CancelToken, ProgressCallback
 from phonovault.core.library import absolute_path, add_root
+from phonovault.core.plugin_api import PluginProblem, Plugins, Rule, load_plugins
+from phonovault.core.rules import CheckReport, RuleInfo, album_of, list_rules
+from phonovault.core.rules import check as check_rules
+from phonovault.core.rules import mute as mute_rule
 from phonovault.core.scan import ScanOptions, ScanReport, scan
 from phonovault.core.verify import VerifyReport, accept, verify
 from phonovault.gui.workers import Job, JobQueue
@@ -42,21 +47,40 @@ class AppContext(QObject):
         self.settings_path = settings_path
         self.jobs = JobQueue(catalog.path, self)
         self.jobs.finished.connect(lambda _job: self.catalog_changed.emit())
+        self.jobs.finished.connect(self._chain)
+        self._then: dict[int, Callable[[], object]] = {}  # job id -> next job, if it succeeds
+        # Plugins are imported once per app (~0.2 s). The first to need them loads them:
+        # a loader thread (findings view), a check job, or the settings dialog.
+        self._plugins_lock = threading.Lock()
+        self._plugins: Plugins | None = None
+        self._load_problems: tuple[PluginProblem, ...] = ()
+        self._offered: tuple[tuple[str, Rule], ...] | None = None
 
     # -- the core calls the GUI offers (each one is also a CLI command) --------------------
 
-    def add_folders(self, paths: Sequence[str]) -> Job:
-        """Register folders as roots, then scan them."""
+    def add_folders(self, paths: Sequence[str], *, then_check: bool = False) -> Job:
+        """Register folders as roots, then scan them; with ``then_check``, a tag check of
+        what the scan found follows (as its own job, if the scan went through)."""
         folders = [os.fspath(p) for p in paths]
+        added: list[int] = []  # the roots' ids, for the check that follows
 
         def run(catalog: Catalog, progress: ProgressCallback, cancel: CancelToken) -> ScanReport:
             ids = [add_root(catalog, folder).id for folder in folders]
+            added[:] = ids
             return scan(
                 catalog, root_ids=ids, options=self.scan_options(), progress=progress, cancel=cancel
             )
 
         names = ", ".join(os.path.basename(f.rstrip(os.sep)) or f for f in folders)
-        return self.jobs.submit(f"Add and scan {names}", run)
+        job = self.jobs.submit(f"Add and scan {names}", run)
+        if then_check:
+            self._then[job.id] = lambda: self.check(root_ids=added, title=f"Check tags in {names}")
+        return job
+
+    def _chain(self, job: Job) -> None:
+        follow = self._then.pop(job.id, None)
+        if follow is not None and job.state == "done":
+            follow()
 
     def scan(self, root_ids: Sequence[int] | None = None, title: str = "Scan") -> Job:
         ids = list(root_ids) if root_ids is not None else None
@@ -102,6 +126,86 @@ class AppContext(QObject):
 
         return self.jobs.submit("Remove folder from catalog", run)
 
+    # -- tag rules -------------------------------------------------------------------------
+
+    def _loaded_plugins(self) -> Plugins:
+        with self._plugins_lock:
+            if self._plugins is None:
+                plugins = load_plugins()
+                self._load_problems = tuple(plugins.problems)
+                self._offered = tuple(plugins.rules())
+                self._plugins = plugins
+            return self._plugins
+
+    def _plugins_for_run(self) -> Plugins:
+        """The loaded plugins with a clean slate: one that broke in an earlier check gets
+        another chance (jobs run one at a time, so no two runs share them at once)."""
+        plugins = self._loaded_plugins()
+        plugins.problems = list(self._load_problems)
+        plugins.disabled = {p.plugin for p in self._load_problems}
+        return plugins
+
+    def rule_infos(self, *, load: bool = True) -> dict[str, RuleInfo]:
+        """Rule id -> the rule with the current settings applied. Safe on any thread: after
+        the one load, only the cached rule list is read (plugin code is not called). With
+        ``load=False`` it answers {} rather than load the plugins on the caller's thread."""
+        if self._offered is None:
+            if not load:
+                return {}
+            self._loaded_plugins()
+        infos = list_rules(_OfferedRules(self._offered or ()), self.settings)
+        return {i.rule.id: i for i in infos}
+
+    def check(
+        self,
+        file_ids: Sequence[int] | None = None,
+        *,
+        root_ids: Sequence[int] | None = None,
+        title: str = "Check tags",
+    ) -> Job:
+        """Run the enabled tag rules on some files, or the files of some roots (a list read
+        when the job runs), or everything."""
+        settings = self.settings
+
+        def run(catalog: Catalog, progress: ProgressCallback, cancel: CancelToken) -> CheckReport:
+            ids = list(file_ids) if file_ids is not None else None
+            if root_ids is not None:  # (rules.check(paths=[root]) refuses a root itself)
+                ids = (ids or []) + [i for r in root_ids for i in catalog.file_ids_under(r, b"")]
+            return check_rules(
+                catalog,
+                plugins=self._plugins_for_run(),
+                settings=settings,
+                file_ids=ids,
+                progress=progress,
+                cancel=cancel,
+            )
+
+        return self.jobs.submit(title, run)
+
+    def mute(self, targets: Sequence[tuple[str, int]], reason: str) -> Job:
+        """Mute rules on files, given as (rule id, file id); a rule whose scope is the album
+        is muted on the file's whole album (once per album)."""
+        pairs = list(targets)
+        infos = self.rule_infos(load=False)
+        album_rules = {r for r, i in infos.items() if i.rule.scope == "album"}
+
+        def run(catalog: Catalog, progress: ProgressCallback, cancel: CancelToken) -> int:
+            done: set[tuple[str, object]] = set()
+            cleared = 0
+            for rule_id, file_id in pairs:
+                album = album_of(catalog.file(file_id)) if rule_id in album_rules else None
+                key = (rule_id, album or file_id)
+                if key in done:
+                    continue
+                done.add(key)
+                if album is not None:
+                    cleared += mute_rule(catalog, rule_id, reason, album=album)
+                else:
+                    cleared += mute_rule(catalog, rule_id, reason, file_id=file_id)
+            return cleared
+
+        return self.jobs.submit(f"Mute {len(pairs)} finding(s)", run)
+
     def scan_options(self) -> ScanOptions:
         return ScanOptions(
             workers=self.settings.effective_workers, with_sha256=self.settings.with_sha256
@@ -115,3 +219,17 @@ class AppContext(QObject):
     def file_path(self, file_id: int) -> str:
         rec = self.catalog.file(file_id)
         return absolute_path(self.catalog.root(rec.root_id), rec)
+
+
+class _OfferedRules:
+    """The rules the plugins offered at load time, in the shape ``list_rules`` reads, so
+    applying new settings never calls into plugin code (nor races a running check)."""
+
+    def __init__(self, offered: Sequence[tuple[str, Rule]]) -> None:
+        self._offered = list(offered)
+
+    def rules(self) -> list[tuple[str, Rule]]:
+        return list(self._offered)
+
+    def fail(self, plugin: str, hook: str, error: str, details: str = "") -> None:
+        """Already reported when the plugins were loaded."""

@@ -121,6 +121,13 @@ class MainWindow(QMainWindow):
             lambda: ctx.verify(oldest=0.1),
             "Re-read the least recently verified tenth of the library",
         )
+        self.act_check = self._action(
+            "findings",
+            "Check Tags",
+            "Ctrl+Shift+T",
+            lambda: ctx.check(),
+            "Run the tag rules over the library (reads the catalog; files only where a rule must)",
+        )
         self.act_cancel = self._action(
             "cancel",
             "Cancel Job",
@@ -144,13 +151,15 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         check = menu.addMenu("&Check")
-        check.addActions([self.act_scan, self.act_verify, self.act_verify_oldest, self.act_cancel])
+        check.addActions([self.act_scan, self.act_check, self.act_verify, self.act_verify_oldest])
+        check.addAction(self.act_cancel)
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("main-toolbar")
         toolbar.setMovable(False)
         toolbar.setIconSize(QSize(20, 20))
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        toolbar.addActions([self.act_add, self.act_scan, self.act_verify, self.act_verify_oldest])
+        toolbar.addActions([self.act_add, self.act_scan, self.act_check, self.act_verify])
+        toolbar.addAction(self.act_verify_oldest)
         toolbar.addSeparator()
         toolbar.addAction(self.act_settings)
         self.addToolBar(toolbar)
@@ -298,7 +307,7 @@ class MainWindow(QMainWindow):
             self, "Add a music folder", os.path.expanduser("~")
         )
         if folder:
-            self.ctx.add_folders([folder])
+            self.ctx.add_folders([folder], then_check=True)
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.ctx, self)
@@ -325,7 +334,7 @@ class MainWindow(QMainWindow):
             if u.isLocalFile() and os.path.isdir(u.toLocalFile())
         ]
         if folders:
-            self.ctx.add_folders(folders)
+            self.ctx.add_folders(folders, then_check=True)
             event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -77,11 +77,15 @@ class FindingsTree(NamedTuple):
     by_finding: dict[int, int]  # finding id -> node uid
 
 
-def findings_tree(findings: list[Finding], roots: Sequence[str] = ()) -> FindingsTree:
+def findings_tree(
+    findings: list[Finding], roots: Sequence[str] = (), labels: Mapping[str, str] | None = None
+) -> FindingsTree:
     """Group ``findings`` by severity, then kind, leaves sorted by path; paths under one of
     ``roots`` are shown relative to it (the folder part everyone shares is noise), prefixed
-    by its name when there are several. Touches no Qt object, so a loader thread can build
-    it: thousands of findings take tens of milliseconds."""
+    by its name when there are several. ``labels`` names kinds (``rule:<id>`` -> the rule's
+    title). Touches no Qt object, so a loader thread can build it: thousands of findings
+    take tens of milliseconds."""
+    labels = labels or {}
     nodes = {0: _Node(0, 0, 0, "")}
     by_finding: dict[int, int] = {}
 
@@ -101,6 +105,7 @@ def findings_tree(findings: list[Finding], roots: Sequence[str] = ()) -> Finding
         sev = add(0, severity)
         for kind in sorted(groups[severity], key=lambda k: _rank(KIND_ORDER, k)):
             node = add(sev.uid, kind)
+            node.text = labels.get(kind) or kind_label(kind)
             leaves = [(_shown_path(f.path, roots), f) for f in groups[severity][kind]]
             for text, finding in sorted(leaves, key=lambda pair: pair[0].casefold()):
                 add(node.uid, "", finding).text = text
@@ -221,7 +226,7 @@ class FindingsModel(QAbstractItemModel):
             name = (
                 SEVERITY_LABELS.get(node.key, node.key.capitalize())
                 if depth == 0
-                else kind_label(node.key)
+                else node.text or kind_label(node.key)
             )
             return f"{name} · {node.count:,}"
         if role == Qt.ItemDataRole.DecorationRole:

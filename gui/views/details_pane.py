@@ -17,6 +17,8 @@ from collections import OrderedDict
 
 from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, QUrl, Signal
 from PySide6.QtGui import (
+    QBrush,
+    QColor,
     QDesktopServices,
     QFont,
     QFontDatabase,
@@ -46,10 +48,18 @@ from PySide6.QtWidgets import (
 
 from phonovault.core.catalog import FileRecord
 from phonovault.core.errors import NotInCatalogError, TagReadError
+from phonovault.core.rules import RULE_PREFIX, finding_details
 from phonovault.core.tags import read_cover
 from phonovault.gui.context import AppContext
 from phonovault.gui.models.library_model import clock, quality
-from phonovault.gui.style import STATE_LABELS, icon, severity_icon, state_color, state_icon
+from phonovault.gui.style import (
+    SEVERITY_COLORS,
+    STATE_LABELS,
+    icon,
+    severity_icon,
+    state_color,
+    state_icon,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +67,15 @@ COVER_SIZE = 128
 _COVER_CACHE = 64  # thumbnails kept, keyed by art hash (an album's tracks share one cover)
 Section = tuple[str, list[tuple[str, str]]]  # a heading and its (field, value) rows
 _MONO = frozenset({"File hash", "Audio hash", "SHA-256"})
+# A rule hit's field names (TrackFacts attributes) -> the Tags tab row that shows them.
+FIELD_ROWS = {
+    "title": "Title", "artist": "Artist", "album": "Album", "albumartist": "Album artist",
+    "track": "Track", "tracktotal": "Track", "disc": "Disc", "disctotal": "Disc",
+    "date": "Date", "year": "Date", "genre": "Genre", "art": "Cover art",
+    "mb_trackid": "MusicBrainz track", "mb_albumid": "MusicBrainz album",
+    "mb_artistid": "MusicBrainz artist", "mb_albumartistid": "MusicBrainz album artist",
+    "mb_releasegroupid": "MusicBrainz release group",
+}  # fmt: skip
 
 
 def when(ts: float | None) -> str:
@@ -80,9 +99,10 @@ def art_text(r: FileRecord) -> str:
     return f"{r.art_count} picture(s){size}, {(r.art_bytes or 0) / 1000:,.0f} KB"
 
 
-def tag_fields(r: FileRecord) -> list[Section]:
+def tag_fields(r: FileRecord, flagged: frozenset[str] = frozenset()) -> list[Section]:
     """Normalized fields (what the rules and views use), then the raw tags as stored, so a
-    user can see why a field reads the way it does."""
+    user can see why a field reads the way it does. A ``flagged`` row is shown even when
+    empty: a missing tag is what a rule flagged."""
     normalized = [
         ("Title", r.title), ("Artist", r.artist), ("Album", r.album),
         ("Album artist", r.albumartist), ("Track", _pair(r.track, r.tracktotal)),
@@ -96,7 +116,10 @@ def tag_fields(r: FileRecord) -> list[Section]:
     sections: list[Section] = []
     if r.tag_error:
         sections.append(("Tags cannot be read", [("Reason", r.tag_error)]))
-    sections.append(("Normalized", [(k, str(v)) for k, v in normalized if v]))
+    if "Cover art" in flagged:
+        normalized.append(("Cover art", art_text(r)))
+    shown = [(k, str(v) if v else "(missing)") for k, v in normalized if v or k in flagged]
+    sections.append(("Normalized", shown))
     try:
         raw = json.loads(r.raw_tags) if r.raw_tags else {}
     except ValueError:
@@ -149,7 +172,10 @@ class KeyValueTree(QTreeWidget):
         self.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
-    def set_sections(self, sections: list[Section]) -> None:
+    def set_sections(self, sections: list[Section], marks: dict[str, str] | None = None) -> None:
+        """Show ``sections``; rows named in ``marks`` stand out, with its text as tooltip
+        (what a rule says about that field)."""
+        marks = marks or {}
         self.clear()
         bold = QFont(self.font())
         bold.setBold(True)
@@ -165,10 +191,32 @@ class KeyValueTree(QTreeWidget):
                 item.setToolTip(1, value)
                 if key in _MONO:
                     item.setFont(1, self._mono)
+                if key in marks:
+                    self._mark(item, marks[key], bold)
         self.expandAll()
         self.resizeColumnToContents(0)  # a few dozen rows: measuring them is cheap
         cap = self.fontMetrics().averageCharWidth() * 24
         self.setColumnWidth(0, min(self.columnWidth(0) + 12, cap))
+
+    def _mark(self, item: QTreeWidgetItem, text: str, bold: QFont) -> None:
+        # The warning colour reads on light and dark palettes alike; bold carries the mark
+        # for people who do not see the colour.
+        brush = QBrush(QColor(SEVERITY_COLORS["warning"]))
+        item.setIcon(0, severity_icon("warning"))
+        for column in (0, 1):
+            item.setFont(column, bold)
+            item.setForeground(column, brush)
+        item.setToolTip(0, text)  # column 1's tooltip is the whole value (Ctrl+C copies it)
+        item.setData(0, Qt.ItemDataRole.UserRole, text)
+
+    def mark_of(self, key: str) -> str | None:
+        """What a rule said about the row ``key`` (None: not flagged)."""
+        for i in range(self.topLevelItemCount()):
+            top = self.topLevelItem(i)
+            for j in range(top.childCount()):
+                if top.child(j).text(0) == key:
+                    return top.child(j).data(0, Qt.ItemDataRole.UserRole)
+        return None
 
     def value_of(self, key: str) -> str | None:
         """The whole value of the first row called ``key``."""
@@ -336,7 +384,8 @@ class DetailsPane(QWidget):
             return
         previous, self.record = self.record, record
         self._fill_header(record)
-        self.tags_tree.set_sections(tag_fields(record))
+        marks = self._rule_marks(file_id)
+        self.tags_tree.set_sections(tag_fields(record, frozenset(marks)), marks)
         self.tech_tree.set_sections(tech_fields(record))
         self.fixity_tree.set_sections(fixity_fields(record))
         self._fill_history(file_id)
@@ -354,6 +403,21 @@ class DetailsPane(QWidget):
             tab = self.tabs.currentIndex()
             self.show_file(self.file_id)
             self.tabs.setCurrentIndex(tab)
+
+    def _rule_marks(self, file_id: int) -> dict[str, str]:
+        """Tags tab row -> what the rules flagged there (one indexed read of this file)."""
+        infos = self.ctx.rule_infos(load=False)
+        messages = {f.kind: f.message for f in self.ctx.catalog.findings_for_file(file_id)}
+        marks: dict[str, list[str]] = {}
+        for rule_id, detail in finding_details(self.ctx.catalog, file_id).items():
+            info = infos.get(rule_id)
+            title = info.rule.title if info else rule_id
+            text = f"{title}: {messages.get(RULE_PREFIX + rule_id, '')}"
+            if detail.fix:
+                text += f"\nFix: {detail.fix}"
+            for name in detail.fields:
+                marks.setdefault(FIELD_ROWS.get(name, name), []).append(text)
+        return {row: "\n\n".join(texts) for row, texts in marks.items()}
 
     def _show_message(self, text: str) -> None:
         self.record = None
@@ -389,8 +453,11 @@ class DetailsPane(QWidget):
     def _fill_findings(self, file_id: int) -> None:
         self.findings.clear()
         found = self.ctx.catalog.findings_for_file(file_id)
+        infos = self.ctx.rule_infos(load=False)
         for f in found:
-            item = QListWidgetItem(severity_icon(f.severity), f.message, self.findings)
+            info = infos.get(f.kind[len(RULE_PREFIX) :]) if f.kind.startswith(RULE_PREFIX) else None
+            text = f"{info.rule.title}: {f.message}" if info else f.message
+            item = QListWidgetItem(severity_icon(f.severity), text, self.findings)
             item.setToolTip(f"{f.kind}, {f.severity}, since {when(f.created)}")
         if not found:
             item = QListWidgetItem("No findings for this file", self.findings)

@@ -8,8 +8,9 @@ audio, never for a missing file). The findings are read off the UI thread
 
 from __future__ import annotations
 
+import html
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from phonovault.core.catalog import Catalog, Finding
+from phonovault.core.rules import PLUGIN_PREFIX, RULE_PREFIX, RuleInfo
 from phonovault.gui.context import AppContext
 from phonovault.gui.loader import BackgroundQuery
 from phonovault.gui.models.findings_model import (
@@ -101,16 +104,50 @@ SEVERITY_HINTS = {
 NOTHING_SELECTED = "Select a finding to see what it means and what you can do about it."
 
 
-def read_findings(catalog: Catalog, min_severity: str) -> FindingsTree:
-    """Loader-thread body: the findings, grouped (paths relative to the library folders)."""
+PLUGIN_EXPLANATION = (
+    "A plugin failed while checking tags. Phonovault switched it off for that check; every "
+    "other rule still ran.",
+    "Update or remove the plugin (the message names the error), then check the tags again.",
+)
+
+
+def read_findings(
+    catalog: Catalog, min_severity: str, rules: Mapping[str, RuleInfo] | None = None
+) -> tuple[FindingsTree, Mapping[str, RuleInfo]]:
+    """Loader-thread body: the findings, grouped (paths relative to the library folders),
+    rule findings named by their rules' titles; and the rules, for the explanations."""
+    rules = rules or {}
     roots = [r.path for r in catalog.roots()]
-    return findings_tree(catalog.findings(min_severity=min_severity), roots)
+    labels = {RULE_PREFIX + rule_id: info.rule.title for rule_id, info in rules.items()}
+    return findings_tree(catalog.findings(min_severity=min_severity), roots, labels), rules
 
 
-def explanation_html(kind: str | None, severity: str | None = None) -> str:
+def rule_of(kind: str | None) -> str | None:
+    """The rule id of a rule finding's kind (None for other kinds)."""
+    return kind[len(RULE_PREFIX) :] if kind and kind.startswith(RULE_PREFIX) else None
+
+
+def explanation_html(
+    kind: str | None, severity: str | None = None, rules: Mapping[str, RuleInfo] | None = None
+) -> str:
     """The explanation panel's text for a kind (or a severity group, or nothing)."""
     if kind is None:
         return SEVERITY_HINTS.get(severity or "", NOTHING_SELECTED)
+    info = (rules or {}).get(rule_of(kind) or "")
+    if info is not None:
+        rule = info.rule
+        todo = f"<p><b>What to do:</b> {html.escape(rule.fix)}</p>" if rule.fix else ""
+        return (
+            f"<b>{html.escape(rule.title)}</b> <small>({html.escape(rule.id)}, "
+            f"{info.severity})</small><p>{html.escape(rule.explanation)}</p>{todo}"
+            "<p>If it is not a problem here, mute it for this file"
+            + (" (for an album rule: the whole album)" if rule.scope == "album" else "")
+            + ".</p>"
+        )
+    if kind.startswith(PLUGIN_PREFIX):
+        meaning, todo = PLUGIN_EXPLANATION
+        name = html.escape(kind[len(PLUGIN_PREFIX) :])
+        return f"<b>Plugin {name} failed</b><p>{meaning}</p><p><b>What to do:</b> {todo}</p>"
     meaning, todo = EXPLANATIONS.get(
         kind, ("A finding reported by a check.", "See the message of each file for details.")
     )
@@ -135,6 +172,7 @@ class FindingsPage(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self._restoring = False
+        self.rules: Mapping[str, RuleInfo] = {}  # rule id -> rule, as of the latest read
         self.model = FindingsModel(self)
         self._query = BackgroundQuery(ctx.catalog, self)
         self._query.finished.connect(self._findings_loaded)
@@ -177,10 +215,15 @@ class FindingsPage(QWidget):
         self.folder_button = self._button("folder", "Show in folder", self._show_folder)
         self.rescan_button = self._button("scan", "Rescan", self._rescan)
         self.rescan_button.setToolTip("Scan the folders of the selected files again")
+        self.mute_button = self._button("cancel", "Mute…", self._mute)
+        self.mute_button.setToolTip(
+            "Stop reporting this rule for the selected files (album rules: their albums)"
+        )
         buttons = QVBoxLayout()
         for button in (
             self.accept_button,
             self.rescan_button,
+            self.mute_button,
             self.show_button,
             self.folder_button,
         ):
@@ -211,7 +254,8 @@ class FindingsPage(QWidget):
 
         The read runs off the UI thread; ``loaded`` says when the tree shows it."""
         severity = "info" if self.show_info.isChecked() else "warning"
-        self._query.request(lambda catalog: read_findings(catalog, severity))
+        rules = self.ctx.rule_infos  # called on the loader thread: the first call loads plugins
+        self._query.request(lambda catalog: read_findings(catalog, severity, rules()))
 
     def is_loading(self) -> bool:
         return self._query.is_busy()
@@ -219,7 +263,8 @@ class FindingsPage(QWidget):
     def _load_failed(self, message: str) -> None:
         self.summary.setText(f"Cannot read the catalog: {message}")
 
-    def _findings_loaded(self, tree: FindingsTree) -> None:
+    def _findings_loaded(self, loaded: tuple[FindingsTree, Mapping[str, RuleInfo]]) -> None:
+        tree, self.rules = loaded
         collapsed = self._collapsed_groups()
         selected = {f.id for f in self.selected_findings()}
         current = self.model.finding(self.tree.currentIndex())
@@ -315,13 +360,15 @@ class FindingsPage(QWidget):
         severity = None
         if current.isValid() and kind is None:
             severity = next((s for s in SEVERITIES if self.model.group_index(s) == current), None)
-        self.explanation.setText(explanation_html(kind, severity))
+        self.explanation.setText(explanation_html(kind, severity, self.rules))
         leaves = self.selected_findings()
         kinds = {f.kind for f in leaves} or ({kind} if kind else set())
         self.accept_button.setVisible(bool(kinds) and kinds <= ACCEPTABLE)
         self.accept_button.setEnabled(any(f.file_id is not None for f in leaves))
         self.rescan_button.setVisible(bool(kinds & RESCANNABLE))
         self.rescan_button.setEnabled(bool(leaves))
+        self.mute_button.setVisible(bool(kinds) and all(rule_of(k) for k in kinds))
+        self.mute_button.setEnabled(any(f.file_id is not None for f in leaves))
         target = self._current_finding()
         self.show_button.setEnabled(target is not None and target.file_id is not None)
         self.folder_button.setEnabled(
@@ -360,6 +407,28 @@ class FindingsPage(QWidget):
         )
         if answer == QMessageBox.StandardButton.Yes:
             self.ctx.accept([f.file_id for f in chosen if f.file_id is not None])
+
+    def _mute(self) -> None:
+        targets = [
+            (rule_id, f.file_id)
+            for f in self.selected_findings()
+            if (rule_id := rule_of(f.kind)) and f.file_id is not None
+        ]
+        if not targets:
+            return
+        albums = any(
+            (info := self.rules.get(r)) is not None and info.rule.scope == "album"
+            for r, _ in targets
+        )
+        what = "this finding" if len(targets) == 1 else f"these {len(targets)} findings"
+        reason, ok = QInputDialog.getText(
+            self,
+            "Mute",
+            f"Why is {what} not a problem? The reason is kept in the catalog."
+            + ("\nAlbum rules are muted for the whole album." if albums else ""),
+        )
+        if ok and reason.strip():
+            self.ctx.mute(targets, reason.strip())
 
     def _show_file(self) -> None:
         finding = self._current_finding()
