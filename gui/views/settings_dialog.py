@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -38,6 +39,7 @@ from phonovault.core.walk import root_offline_reason
 from phonovault.gui.context import AppContext
 from phonovault.gui.models.findings_model import format_time
 from phonovault.gui.style import icon, state_icon
+from phonovault.gui.views.rules_settings import RulesEditor
 
 MAX_WORKERS = 16
 
@@ -50,17 +52,25 @@ def _hint(text: str, parent: QWidget) -> QLabel:
 
 
 class SettingsDialog(QDialog):
-    """Library folders, hashing and reading threads; OK saves through ``ctx.save_settings``."""
+    """Library folders, hashing, reading threads and the tag rules; OK saves through
+    ``ctx.save_settings``."""
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.setWindowTitle("Settings")
-        self.resize(640, 520)
+        self.resize(780, 560)
         layout = QVBoxLayout(self)
-        layout.addWidget(self._folders_box())
-        layout.addWidget(self._reading_box())
-        layout.addWidget(self._catalog_box())
+        general = QWidget(self)
+        general_layout = QVBoxLayout(general)
+        general_layout.addWidget(self._folders_box())
+        general_layout.addWidget(self._reading_box())
+        general_layout.addWidget(self._catalog_box())
+        self.rules = RulesEditor(ctx.rule_infos(), self)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(general, "General")
+        self.tabs.addTab(self.rules, "Tag rules")
+        layout.addWidget(self.tabs)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -206,6 +216,7 @@ class SettingsDialog(QDialog):
         new = dataclasses.replace(
             self.ctx.settings, workers=self.workers.value(), with_sha256=self.sha256.isChecked()
         )
+        new = self.rules.apply(new)
         if new != self.ctx.settings:
             try:
                 self.ctx.save_settings(new)

@@ -139,3 +139,31 @@ def test_settings_add_and_remove_folders(
     assert ctx.catalog.roots() == []
     assert dialog.selected_root() is None
     assert len(list(music.rglob("*.flac"))) == 2  # the music itself is untouched
+
+
+def test_settings_rules_tab_disables_a_rule_and_changes_a_severity(qtbot, tmp_path: Path) -> None:
+    from PySide6.QtCore import Qt
+
+    from phonovault.core.config import Settings
+    from phonovault.gui.app import build
+    from phonovault.gui.views.settings_dialog import SettingsDialog
+
+    settings_path = tmp_path / "rules-settings.json"
+    ctx, window = build(tmp_path / "rules.sqlite", settings_path)
+    qtbot.addWidget(window)
+    dialog = SettingsDialog(ctx, window)
+    qtbot.addWidget(dialog)
+    editor = dialog.rules
+    rows = {
+        editor.topLevelItem(i).text(1): editor.topLevelItem(i)
+        for i in range(editor.topLevelItemCount())
+    }
+    assert {"missing-tags", "mojibake", "cover-small"} <= set(rows)
+    rows["mojibake"].setCheckState(0, Qt.CheckState.Unchecked)
+    combo = editor._combos["cover-small"]
+    combo.setCurrentIndex(combo.findData("warning"))
+    dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+    saved = Settings.load(settings_path)
+    assert saved.rules == {"mojibake": {"enabled": False}, "cover-small": {"severity": "warning"}}
+    assert ctx.rule_infos()["mojibake"].enabled is False
+    assert ctx.rule_infos()["cover-small"].severity == "warning"
