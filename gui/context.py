@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from phonovault.core.beets_bridge import DriftReport, drift
 from phonovault.core.catalog import Catalog
 from phonovault.core.config import Settings
 from phonovault.core.jobs import CancelToken, ProgressCallback
@@ -104,6 +105,19 @@ class AppContext(QObject):
 
         title = "Verify all" if oldest is None else f"Verify oldest {oldest * 100:g}%"
         return self.jobs.submit(title, run)
+
+    def beets_drift(
+        self, db_path: str | os.PathLike[str], directory: str | os.PathLike[str] | None = None
+    ) -> Job:
+        """Compare a beets library DB with the files and the catalog (reads only: the DB is
+        copied and beets opens the copy). The job's result is a ``DriftReport``."""
+        db = os.fspath(db_path)
+        folder = os.fspath(directory) if directory is not None else None
+
+        def run(catalog: Catalog, progress: ProgressCallback, cancel: CancelToken) -> DriftReport:
+            return drift(catalog, db, folder, progress=progress, cancel=cancel)
+
+        return self.jobs.submit(f"Compare with beets library {os.path.basename(db)}", run)
 
     def accept(self, file_ids: Sequence[int]) -> Job:
         """Take files as their new baseline (the user confirmed an intended change)."""

@@ -32,6 +32,7 @@ from phonovault.gui.style import icon
 from phonovault.gui.views.activity_view import ActivityPage
 from phonovault.gui.views.albums_view import AlbumsPage
 from phonovault.gui.views.backups_view import BackupsPage
+from phonovault.gui.views.beets_dialog import BeetsDriftDialog
 from phonovault.gui.views.details_pane import DetailsPane
 from phonovault.gui.views.empty_state import EmptyState
 from phonovault.gui.views.findings_view import FindingsPage
@@ -62,6 +63,8 @@ class MainWindow(QMainWindow):
         self.summary = QLabel(self)
         self.watch_label = QLabel(self)
         self.watcher: WatchBridge | None = None
+        self._beets_jobs: dict[int, str] = {}  # job id -> beets DB path, shown when it is done
+        self.beets_dialog: BeetsDriftDialog | None = None
         self._watched: dict[int, str] = {}
         self.statusBar().addWidget(self.summary, 1)
         self.statusBar().addPermanentWidget(self.watch_label)
@@ -128,6 +131,13 @@ class MainWindow(QMainWindow):
             lambda: ctx.check(),
             "Run the tag rules over the library (reads the catalog; files only where a rule must)",
         )
+        self.act_beets = self._action(
+            "findings",
+            "Compare with beets library…",
+            None,
+            self.choose_beets_db,
+            "Compare a beets library with the files: gone, unknown, differing tags (reads only)",
+        )
         self.act_cancel = self._action(
             "cancel",
             "Cancel Job",
@@ -152,6 +162,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_quit)
         check = menu.addMenu("&Check")
         check.addActions([self.act_scan, self.act_check, self.act_verify, self.act_verify_oldest])
+        check.addSeparator()
+        check.addAction(self.act_beets)
+        check.addSeparator()
         check.addAction(self.act_cancel)
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("main-toolbar")
@@ -314,7 +327,35 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.exec()
 
+    def choose_beets_db(self) -> None:
+        start = os.path.join(os.path.expanduser("~"), ".config", "beets")
+        path, _filter = QFileDialog.getOpenFileName(
+            self,
+            "Compare with beets library",
+            start if os.path.isdir(start) else os.path.expanduser("~"),
+            "beets library (*.db *.blb);;All files (*)",
+        )
+        if path:
+            self.compare_with_beets(path)
+
+    def compare_with_beets(self, db_path: str) -> Job:
+        """Queue the comparison; its report opens in a dialog when the job is done."""
+        job = self.ctx.beets_drift(db_path)
+        self._beets_jobs[job.id] = db_path
+        return job
+
+    def _show_beets_report(self, job: Job, db_path: str) -> None:
+        """One report dialog at a time (non-modal: the window stays usable beside it)."""
+        if self.beets_dialog is not None:
+            self.beets_dialog.close()
+            self.beets_dialog.deleteLater()
+        self.beets_dialog = BeetsDriftDialog(job.result, db_path, self)
+        self.beets_dialog.show()
+
     def _job_finished(self, job: Job) -> None:
+        db_path = self._beets_jobs.pop(job.id, None)
+        if db_path is not None and job.state == "done" and job.result is not None:
+            self._show_beets_report(job, db_path)
         if job.error:
             self.statusBar().showMessage(f"{job.title} failed: {job.error}", 15000)
         elif job.state == "cancelled":
