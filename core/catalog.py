@@ -26,6 +26,9 @@ from phonovault.core.errors import (
 from phonovault.core.fixity import Digests
 from phonovault.core.records import (
     AlbumRow,
+    CopyRecord,
+    CopyState,
+    CoverageFile,
     FileRecord,
     Finding,
     HistoryEntry,
@@ -35,6 +38,7 @@ from phonovault.core.records import (
     LibraryRow,
     Observation,
     Root,
+    Target,
 )
 
 __all__ = [
@@ -42,6 +46,7 @@ __all__ = [
     "AlbumRow",
     "Batch",
     "Catalog",
+    "CopyRecord",
     "FileRecord",
     "Finding",
     "HistoryEntry",
@@ -52,10 +57,11 @@ __all__ = [
     "Mute",
     "Observation",
     "Root",
+    "Target",
     "display_path",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Each entry upgrades the schema by one version; never edit a released entry, append.
 MIGRATIONS: tuple[str, ...] = (
@@ -160,6 +166,36 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX mutes_rule ON mutes(rule_id);
     ALTER TABLE findings ADD COLUMN detail TEXT;
+    """,
+    # 4: backup targets and what the last verification found in each. A copy row keeps the
+    # stat it was read with, so a re-verify re-reads only copies that changed. file_id is
+    # NULL for a file only in the backup that matches nothing in the catalog.
+    """
+    CREATE TABLE targets (
+        id INTEGER PRIMARY KEY,
+        root_id INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
+        path BLOB NOT NULL UNIQUE,
+        path_text TEXT NOT NULL,
+        marker_id TEXT NOT NULL UNIQUE,
+        added REAL NOT NULL,
+        last_verified REAL
+    );
+    CREATE TABLE copies (
+        id INTEGER PRIMARY KEY,
+        target_id INTEGER NOT NULL REFERENCES targets(id) ON DELETE CASCADE,
+        file_id INTEGER REFERENCES files(id) ON DELETE SET NULL,
+        relpath BLOB NOT NULL,
+        path_text TEXT NOT NULL,
+        size INTEGER, mtime_ns INTEGER, inode INTEGER,
+        file_hash TEXT, audio_hash TEXT, hash_algo TEXT,
+        state TEXT NOT NULL,
+        verified_at REAL,
+        detail TEXT,
+        UNIQUE (target_id, relpath)
+    );
+    CREATE INDEX copies_file ON copies(file_id);
+    CREATE INDEX copies_state ON copies(target_id, state);
+    CREATE INDEX copies_file_hash ON copies(file_hash);
     """,
 )
 
@@ -884,3 +920,108 @@ class Catalog:
             "ORDER BY m.rule_id, m.created, m.id"
         ).fetchall()
         return [Mute(*r) for r in rows]
+
+    # -- backup targets and their copies (phonovault.core.backups drives these) ---------------
+
+    def add_target(self, root_id: int, path: str, marker_id: str, now: float) -> Target:
+        raw = os.fsencode(path)
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO targets (root_id, path, path_text, marker_id, added) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (root_id, raw, display_path(raw), marker_id, now),
+            )
+        found = self.target_by_path(path)
+        assert found is not None
+        return found
+
+    def targets(self) -> list[Target]:
+        rows = self._db.execute("SELECT * FROM targets ORDER BY path_text").fetchall()
+        return [self._target(r) for r in rows]
+
+    def target_by_path(self, path: str | os.PathLike[str]) -> Target | None:
+        row = self._db.execute(
+            "SELECT * FROM targets WHERE path = ?", (os.fsencode(path),)
+        ).fetchone()
+        return self._target(row) if row else None
+
+    def mark_target_verified(self, target_id: int, at: float) -> None:
+        with self.transaction():
+            self._db.execute("UPDATE targets SET last_verified = ? WHERE id = ?", (at, target_id))
+
+    @staticmethod
+    def _target(row: sqlite3.Row) -> Target:
+        return Target(
+            row["id"],
+            row["root_id"],
+            os.fsdecode(row["path"]),
+            row["marker_id"],
+            row["added"],
+            row["last_verified"],
+        )
+
+    def copies(self, target_id: int) -> dict[bytes, CopyRecord]:
+        """What the last verification of the target stored, keyed by path in the target."""
+        rows = self._db.execute(
+            "SELECT target_id, file_id, relpath, size, mtime_ns, inode, file_hash, audio_hash, "
+            "hash_algo, state, verified_at, detail FROM copies WHERE target_id = ?",
+            (target_id,),
+        )
+        return {r[2]: CopyRecord(*r) for r in rows}
+
+    def save_copies(self, copies: Sequence[CopyRecord]) -> None:
+        """Store (or replace) copy rows; call inside a transaction."""
+        self._db.executemany(
+            "INSERT INTO copies (target_id, file_id, relpath, path_text, size, mtime_ns, inode, "
+            "file_hash, audio_hash, hash_algo, state, verified_at, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (target_id, relpath) DO UPDATE SET file_id = excluded.file_id, "
+            "path_text = excluded.path_text, size = excluded.size, "
+            "mtime_ns = excluded.mtime_ns, inode = excluded.inode, "
+            "file_hash = excluded.file_hash, audio_hash = excluded.audio_hash, "
+            "hash_algo = excluded.hash_algo, state = excluded.state, "
+            "verified_at = excluded.verified_at, detail = excluded.detail",
+            [
+                (c.target_id, c.file_id, c.relpath, display_path(c.relpath), c.size, c.mtime_ns,
+                 c.inode, c.file_hash, c.audio_hash, c.hash_algo, c.state, c.verified_at,
+                 c.detail)
+                for c in copies
+            ],
+        )  # fmt: skip
+
+    def forget_copies(self, target_id: int, relpaths: Iterable[bytes]) -> None:
+        """Drop rows of paths a complete verification no longer found; call in a transaction."""
+        self._db.executemany(
+            "DELETE FROM copies WHERE target_id = ? AND relpath = ?",
+            [(target_id, r) for r in relpaths],
+        )
+
+    def hashes_ever(self, root_id: int) -> dict[int, set[str]]:
+        """Every file hash and audio hash each file of the root ever had (baseline and
+        history): a backup copy equal to one of them is an old version, not damage."""
+        rows = self._db.execute(
+            "SELECT f.id, f.file_hash, f.audio_hash FROM files f WHERE f.root_id = ? "
+            "UNION ALL SELECT h.file_id, h.file_hash, h.audio_hash FROM history h "
+            "JOIN files f ON f.id = h.file_id WHERE f.root_id = ?",
+            (root_id, root_id),
+        )
+        out: dict[int, set[str]] = {}
+        for file_id, file_hash, audio_hash in rows:
+            out.setdefault(file_id, set()).update(h for h in (file_hash, audio_hash) if h)
+        return out
+
+    def copy_states(self) -> list[CopyState]:
+        """Every copy that belongs to a library file, for coverage."""
+        rows = self._db.execute(
+            "SELECT file_id, target_id, state, verified_at FROM copies WHERE file_id IS NOT NULL"
+        )
+        return [CopyState._make(r) for r in rows]
+
+    def coverage_files(self) -> list[CoverageFile]:
+        """Every present file with what coverage groups it by."""
+        rows = self._db.execute(
+            "SELECT f.id, r.path_text || '/' || f.path_text, f.albumartist, f.artist, f.album "
+            "FROM files f JOIN roots r ON r.id = f.root_id WHERE f.present = 1 "
+            "ORDER BY r.path_text, f.path_text"
+        )
+        return [CoverageFile._make(r) for r in rows]

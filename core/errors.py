@@ -45,3 +45,7 @@ class FileProblem(PhonovaultError):
 
 class TagReadError(FileProblem):
     """mutagen could not read the file's tags or stream info."""
+
+
+class BackupError(PhonovaultError):
+    """A backup target cannot be registered or used as asked."""

@@ -190,3 +190,57 @@ class Observation:
     digests: Digests | None
     track: TrackInfo | None
     tag_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A backup folder registered as a copy of one library root (DESIGN.md, "Backups")."""
+
+    id: int
+    root_id: int
+    path: str  # str with surrogate escapes where the bytes were not UTF-8
+    marker_id: str  # the identity written in the target's marker file
+    added: float
+    last_verified: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CopyRecord:
+    """What the last verification of a target found at one path in it.
+
+    ``file_id`` is the library file this copy belongs to; None for a file only in the
+    backup that matches nothing the catalog knows. A ``missing`` copy has no stat or hashes
+    and its ``relpath`` is where the copy should have been.
+    """
+
+    target_id: int
+    file_id: int | None
+    relpath: bytes
+    size: int | None
+    mtime_ns: int | None
+    inode: int | None
+    file_hash: str | None
+    audio_hash: str | None
+    hash_algo: str | None
+    state: str
+    verified_at: float | None
+    detail: str | None
+
+
+class CopyState(NamedTuple):
+    """One copy as coverage counts it."""
+
+    file_id: int
+    target_id: int
+    state: str
+    verified_at: float | None
+
+
+class CoverageFile(NamedTuple):
+    """A present library file as coverage groups it."""
+
+    id: int
+    path: str  # full display path
+    albumartist: str | None
+    artist: str | None
+    album: str | None
