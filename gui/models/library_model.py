@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import os
 import time
+from array import array
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from enum import IntEnum
+from itertools import compress, repeat
+from operator import contains
 from typing import Any, NamedTuple
 
 from PySide6.QtCore import (
@@ -81,6 +85,9 @@ _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.
 _STATE_ORDER = {state: rank for rank, state in enumerate(STATE_RANK)}
 _MAX_SORT_KEYS = 3  # sort clicks remembered (and replayed after a reload) as tie-breakers
 _SORT_CHUNK = 16_384  # rows a loader thread sorts per call, so the GIL changes hands between
+_NOTHING = object()  # equal to no sort key
+_FEW_TIES = 4  # up to 1 row in this many tied: sort only the tied rows (see SortIndex)
+_FILTER_CACHE = 32  # filters remembered (as row masks) for backspacing and re-sorting
 # Field positions in a row (rows may be plain tuples, so no attribute access).
 (_ID, _PATH, _TITLE, _ARTIST, _ALBUM, _ALBUMARTIST, _TRACK, _DISC, _FORMAT, _DURATION, _BITS,
  _RATE, _SIZE, _STATE, _VERIFIED) = map(LibraryRow._fields.index, (
@@ -88,15 +95,34 @@ _SORT_CHUNK = 16_384  # rows a loader thread sorts per call, so the GIL changes 
     "duration", "bit_depth", "sample_rate", "size", "state", "last_verified"))  # fmt: skip
 
 
+class SortIndex(NamedTuple):
+    """One column's sort, made once per load so a header click sorts few or no values.
+
+    Sorting every row stably by the column then needs, when no two rows share a value, no
+    sort at all: ``perm``, reversed for descending (without ties that is the stable
+    descending order too). With few ties, only the tied rows are sorted (by ``rank``, in
+    their current order) and put in their slots of ``perm``; with many, all rows are sorted
+    by ``rank``, small ints that compare in C. Rows without a value (rank -1) go last, in the
+    order they came.
+    """
+
+    perm: list[int]  # the rows with a value, ascending by it (ties in catalog order)
+    rank: array[int]  # row -> dense rank of its value (ties equal), -1 when missing
+    missing: bytes | None  # row -> 1 when it has no value (None: every row has one)
+    tied: bytes | None  # row -> 1 when another row shares its value (None: too many such)
+    tied_at: list[int]  # where the tied rows are in ``perm`` (empty: no ties)
+
+
 class Prepared(NamedTuple):
     """A reload as a loader thread prepares it: the UI thread only swaps it in."""
 
     rows: list[Row]
     hay: list[str]  # haystacks(rows)
-    keys: dict[int, tuple[list[Any], bool]]  # column -> sort_keys(rows, column)
+    indexes: dict[int, SortIndex]  # column -> sort_index(rows, column)
     by_id: dict[int, int]  # id_index(rows)
     sorts: Sorts  # the sort order and filter the lists below were made for
     words: list[str]
+    mask: bytes | None  # row -> 1 when it matches ``words`` (None: no words)
     order: list[int]  # every row, sorted
     visible: list[int]  # the rows matching ``words``, in the same order
 
@@ -116,16 +142,30 @@ def compact_rows(rows: list[Row], chunk: int = 20_000) -> list[Row]:
     return [r for part in reversed(parts) for r in part]
 
 
-def prepare(rows: list[Row], sorts: Sorts, words: list[str], chunk: int = _SORT_CHUNK) -> Prepared:
+def prepare(
+    rows: list[Row],
+    sorts: Sorts,
+    words: list[str],
+    chunk: int = _SORT_CHUNK,
+    columns: Iterable[int] = (),
+) -> Prepared:
     """Everything :meth:`LibraryModel.set_prepared` needs besides the rows, for a loader
-    thread. ``chunk`` splits each sort (see :func:`sorted_rows`)."""
+    thread: the sort index of the sorted columns and of ``columns`` (none by default; any
+    other column is indexed on its first sort, ~50-250 ms at 200k rows: indexing every
+    column here took ~3 s per load, stalled the UI and held ~130 MB more). ``chunk`` splits
+    each sort (see :func:`sorted_rows`)."""
     hay = haystacks(rows)
-    keys = {column: sort_keys(rows, column) for column, _ in sorts}
+    wanted = dict.fromkeys([*columns, *(column for column, _ in sorts)])
+    indexes = {column: sort_index(rows, column, chunk) for column in wanted}
     order = list(range(len(rows)))
     for column, descending in sorts:
-        order = sorted_rows(order, *keys[column], descending, chunk)
-    visible = matching(order, words, hay)
-    return Prepared(rows, hay, keys, id_index(rows), list(sorts), list(words), order, visible)
+        order = sorted_by(order, indexes[column], descending)
+    whole = "\0" in "".join(words)  # see haystacks()
+    mask = match_mask(words, haystacks(rows, whole=True) if whole else hay)
+    visible = order if mask is None else masked(order, mask)
+    return Prepared(
+        rows, hay, indexes, id_index(rows), list(sorts), list(words), mask, order, visible
+    )
 
 
 def sorted_rows(
@@ -153,11 +193,82 @@ def sorted_rows(
     return runs[0]
 
 
-def matching(indices: list[int], words: list[str], hay: list[str]) -> list[int]:
-    """The ``indices`` whose filter text contains every word (all of them without words)."""
-    for word in sorted(words, key=len, reverse=True):  # longest first: fewest survivors
-        indices = [i for i in indices if word in hay[i]]
-    return indices
+def sort_index(rows: Sequence[Row], column: int, chunk: int = 0) -> SortIndex:
+    """The :class:`SortIndex` of one column (the values' sort split by ``chunk``)."""
+    keys, has_none = sort_keys(rows, column)
+    present = [i for i, k in enumerate(keys) if k is not None] if has_none else range(len(keys))
+    perm = sorted_rows(list(present), keys, False, False, chunk)
+    rank = array("i", [-1]) * len(keys)
+    r, previous, start, tied_at = -1, _NOTHING, 0, []
+    for at, i in enumerate(perm):
+        if (k := keys[i]) != previous:
+            if at - start > 1:
+                tied_at.extend(range(start, at))
+            r, previous, start = r + 1, k, at
+        rank[i] = r
+    if len(perm) - start > 1:
+        tied_at.extend(range(start, len(perm)))
+    missing = bytes(map((-1).__eq__, rank)) if has_none else None
+    tied = None
+    if len(tied_at) <= len(perm) // _FEW_TIES:
+        tied = bytes(_member_mask((perm[at] for at in tied_at), len(keys)))
+    free_in_chunks([keys])  # 200k key strings freed at once hold the GIL (the UI) too long
+    return SortIndex(perm, rank, missing, tied, tied_at)
+
+
+def sorted_by(indices: list[int], index: SortIndex, descending: bool) -> list[int]:
+    """``indices`` (all rows, or a subset) stably sorted by ``index``'s column."""
+    perm, rank = index.perm, index.rank
+    missing = [] if index.missing is None else masked(indices, index.missing)
+    if len(indices) == len(rank) and index.tied is not None:  # every row, few or no ties
+        result = perm[::-1] if descending else list(perm)
+        if index.tied_at:  # the tied rows, in their current order, sorted among themselves
+            tied = sorted(masked(indices, index.tied), key=rank.__getitem__, reverse=descending)
+            end = len(perm) - 1
+            slots = [end - at for at in reversed(index.tied_at)] if descending else index.tied_at
+            deque(map(result.__setitem__, slots, tied), 0)
+        return result + missing
+    present = indices
+    if index.missing is not None:
+        present = list(compress(indices, map((-1).__lt__, map(rank.__getitem__, indices))))
+    # Python's sort stays stable with reverse=True, and compares small ints in C.
+    return sorted(present, key=rank.__getitem__, reverse=descending) + missing
+
+
+def masked(indices: list[int], mask: bytes) -> list[int]:
+    """The ``indices`` whose byte in ``mask`` is set, in order (all in C)."""
+    return list(compress(indices, map(mask.__getitem__, indices)))
+
+
+def _member_mask(indices: Iterable[int], n: int) -> bytearray:
+    mask = bytearray(n)
+    for i in indices:
+        mask[i] = 1
+    return mask
+
+
+def match_mask(
+    words: list[str], hay: list[str], candidates: list[int] | None = None
+) -> bytes | None:
+    """Row -> 1 when its filter text contains every word (None without words), searching only
+    ``candidates`` (ascending; default every row).
+
+    Rows are searched in catalog order because that is the order their strings lie in memory:
+    the same search in a sorted order missed the CPU cache and took 3-4x as long (~100 ms for
+    a two-letter word at 200k rows, against ~30 ms).
+    """
+    if not words:
+        return None
+    longest_first = sorted(words, key=len, reverse=True)  # fewest survivors for the rest
+    if candidates is None:  # one C pass over every row for the first word
+        mask = bytes(map(contains, hay, repeat(longest_first.pop(0))))
+        if not longest_first:
+            return mask
+        candidates = list(compress(range(len(hay)), mask))
+    ids = candidates
+    for word in longest_first:
+        ids = [i for i in ids if word in hay[i]]
+    return bytes(_member_mask(ids, len(hay)))
 
 
 def sort_keys(rows: Sequence[Row], column: int) -> tuple[list[Any], bool]:
@@ -183,17 +294,31 @@ def free_in_chunks(containers: list[Any], chunk: int = 20_000) -> None:
             container.clear()
 
 
-def haystacks(rows: Sequence[Row]) -> list[str]:
+def haystacks(rows: Sequence[Row], whole: bool = False) -> list[str]:
     """Per-row lowercase text the filter searches (title, artist, album, album artist, path).
 
-    Built once per load (about 60 ms for 200k rows, so the library page builds it on its loader
-    thread); NUL separators keep one word from matching across two fields.
+    Built once per load (the library page builds it on its loader thread); NUL separators keep
+    one word from matching across two fields. A field inside another one (the artist in the
+    path, say) is left out unless ``whole``: every word it contains is found in the other, so
+    matches stay the same for words without a NUL (a word with one is searched in the
+    ``whole`` text), and the shorter text is quicker to search (about half, with tags in
+    the path).
     """
-    return [
-        f"{r[_TITLE] or ''}\0{r[_ARTIST] or ''}\0{r[_ALBUM] or ''}\0{r[_ALBUMARTIST] or ''}\0"
-        f"{r[_PATH]}".casefold()
-        for r in rows
-    ]  # fmt: skip
+    if whole:
+        return [
+            f"{r[_TITLE] or ''}\0{r[_ARTIST] or ''}\0{r[_ALBUM] or ''}\0{r[_ALBUMARTIST] or ''}\0"
+            f"{r[_PATH]}".casefold()
+            for r in rows
+        ]  # fmt: skip
+    return [_haystack(r) for r in rows]
+
+
+def _haystack(r: Row) -> str:
+    kept = [r[_PATH].casefold()]
+    for field in (r[_TITLE], r[_ARTIST], r[_ALBUM], r[_ALBUMARTIST]):
+        if field and not any((folded := field.casefold()) in k for k in kept):
+            kept.append(folded)
+    return "\0".join(kept)
 
 
 def _title(r: Row) -> str:
@@ -291,8 +416,10 @@ class LibraryModel(QAbstractTableModel):
         self._order: list[int] = []  # every row, sorted
         self._visible: list[int] = []  # rows passing the filter, same order (may be _order)
         self._words: list[str] = []
+        self._mask: bytes | None = None  # row -> 1 when it passes the filter (None: no filter)
+        self._masks: dict[tuple[str, ...], bytes] = {}  # recent filters (any sort), newest last
         self._sorts: Sorts = []  # (column, descending), most recent last
-        self._keys: dict[int, tuple[list[Any], bool]] = {}  # column -> (keys, any None)
+        self._indexes: dict[int, SortIndex] = {}  # column -> its sort index
         self._by_id: dict[int, int] | None = None  # file id -> index into _rows
 
     # -- loading ----------------------------------------------------------------------------
@@ -300,7 +427,7 @@ class LibraryModel(QAbstractTableModel):
     def set_rows(self, rows: list[Row]) -> list[Any]:
         """Replace every row, keeping the current sort and filter, all on this thread (a
         loader thread calls :func:`prepare` instead). Returns what :meth:`set_prepared` does."""
-        return self.set_prepared(prepare(rows, self._sorts, self._words, chunk=0))
+        return self.set_prepared(prepare(rows, self._sorts, self._words, 0))
 
     def set_prepared(self, prepared: Prepared) -> list[Any]:
         """Swap in a reload made by :func:`prepare`, keeping the current sort and filter: the
@@ -311,20 +438,27 @@ class LibraryModel(QAbstractTableModel):
         """
         p = prepared
         old = [self._rows, self._hay, self._order, self._visible, self._by_id,
-               *(k for k, _ in self._keys.values())]  # fmt: skip
+               *(i.perm for i in self._indexes.values())]  # fmt: skip
         self.beginResetModel()
-        self._rows, self._hay, self._by_id, self._keys = p.rows, p.hay, p.by_id, dict(p.keys)
+        self._rows, self._hay, self._by_id = p.rows, p.hay, p.by_id
+        self._indexes, self._masks = dict(p.indexes), {}
         order = p.order
         if p.sorts != self._sorts:
             order = list(range(len(p.rows)))
             for column, descending in self._sorts:
                 order = self._sorted(order, column, descending)
         self._order = order
-        same = order is p.order and p.words == self._words
-        self._visible = p.visible if same else self._matching(order, self._words)
+        if p.words == self._words:
+            self._mask = p.mask
+            if p.mask is not None:
+                self._masks[tuple(p.words)] = p.mask
+            self._visible = p.visible if order is p.order else self._masked(order)
+        else:
+            self._mask = self._match(self._words)
+            self._visible = self._masked(order)
         self.endResetModel()
         live = [self._rows, self._hay, self._order, self._visible, self._by_id,
-                *(k for k, _ in self._keys.values())]  # fmt: skip
+                *(i.perm for i in self._indexes.values())]  # fmt: skip
         return [c for c in old if c is not None and not any(c is x for x in live)]
 
     # -- Qt model interface -----------------------------------------------------------------
@@ -383,18 +517,12 @@ class LibraryModel(QAbstractTableModel):
         if column < 0 or column >= len(HEADERS):
             self._sorts = []
             order_ = list(range(len(self._rows)))
-            visible = self._matching(order_, self._words)
         else:
             self._sorts = [s for s in self._sorts if s[0] != column][-(_MAX_SORT_KEYS - 1) :]
             self._sorts.append((column, descending))
             order_ = self._sorted(self._order, column, descending)
-            # The visible rows are a subsequence of _order; a stable sort keeps them one.
-            visible = (
-                order_
-                if self._visible is self._order
-                else self._sorted(self._visible, column, descending)
-            )
-        self._relayout(visible, order_)
+        # The visible rows are the sorted rows the filter's mask keeps.
+        self._relayout(self._masked(order_), order_)
 
     # -- filtering --------------------------------------------------------------------------
 
@@ -404,29 +532,47 @@ class LibraryModel(QAbstractTableModel):
         words = text.casefold().split()
         if words == self._words:
             return
-        # Typing on narrows the match: when every old word lies inside a new one, only the
-        # rows shown now can still match, so search those instead of all rows.
-        narrowing = bool(self._words) and all(any(o in w for w in words) for o in self._words)
-        base = self._visible if narrowing else self._order
         self._words = words
-        self._relayout(self._matching(base, words), self._order)
+        self._mask = self._match(words)
+        self._relayout(self._masked(self._order), self._order)
 
     def filter_text(self) -> str:
         return " ".join(self._words)
 
-    def _matching(self, indices: list[int], words: list[str]) -> list[int]:
-        return matching(indices, words, self._hay)
+    def _match(self, words: list[str]) -> bytes | None:
+        """The filter's row mask: remembered (backspacing repeats a filter typed before), or
+        searched among the rows of the narrowest remembered filter it narrows (typing on: when
+        every old word lies inside a new one, only rows matching the old words can match)."""
+        if not words:
+            return None
+        key = tuple(words)
+        mask = self._masks.pop(key, None)
+        if mask is None:
+            narrowed = [m for old, m in self._masks.items()
+                        if all(any(o in w for w in words) for o in old)]  # fmt: skip
+            base = min(narrowed, key=lambda m: m.count(1), default=None)
+            candidates = None if base is None else list(compress(range(len(base)), base))
+            hay = haystacks(self._rows, whole=True) if "\0" in "".join(words) else self._hay
+            mask = match_mask(words, hay, candidates)
+            assert mask is not None
+        self._masks[key] = mask  # newest last
+        while len(self._masks) > _FILTER_CACHE:
+            del self._masks[next(iter(self._masks))]
+        return mask
+
+    def _masked(self, order: list[int]) -> list[int]:
+        return order if self._mask is None else masked(order, self._mask)
 
     # -- sorting ----------------------------------------------------------------------------
 
-    def _sort_keys(self, column: int) -> tuple[list[Any], bool]:
-        cached = self._keys.get(column)
-        if cached is None:
-            cached = self._keys[column] = sort_keys(self._rows, column)
-        return cached
+    def _sort_index(self, column: int) -> SortIndex:
+        index = self._indexes.get(column)
+        if index is None:
+            index = self._indexes[column] = sort_index(self._rows, column)
+        return index
 
     def _sorted(self, indices: list[int], column: int, descending: bool) -> list[int]:
-        return sorted_rows(indices, *self._sort_keys(column), descending)
+        return sorted_by(indices, self._sort_index(column), descending)
 
     def _relayout(self, visible: list[int], order: list[int]) -> None:
         """Swap in new index lists, moving persistent indexes (selection, current) along."""

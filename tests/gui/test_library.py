@@ -20,7 +20,10 @@ from phonovault.gui.models.library_model import (
     LibraryModel,
     compact_rows,
     free_in_chunks,
+    haystacks,
     prepare,
+    sort_keys,
+    sorted_rows,
 )
 from phonovault.gui.style import state_color
 
@@ -215,6 +218,81 @@ def test_a_reload_prepared_for_another_sort_or_filter_is_redone() -> None:
     expected = ids(model)
     model.set_prepared(prepared)
     assert ids(model) == expected and model.rowCount() < 60
+
+
+def fresh_sorted(rows: list[LibraryRow], text: str) -> list[int]:
+    """What a model that never saw another filter shows for ``text`` (sorted by title)."""
+    model = LibraryModel()
+    model.set_rows(list(rows))
+    model.sort(Column.TITLE, DESC)
+    model.set_filter(text)
+    return ids(model)
+
+
+def test_typing_deleting_and_retyping_match_a_fresh_filter() -> None:
+    rows = many_rows(120)
+    model = LibraryModel()
+    model.set_rows(list(rows))
+    model.sort(Column.TITLE, DESC)
+    typed = ["t", "t1", "t1 ", "t1 /", "t1 /3", "t1 /", "t1", "t", "", "a", "a1", "a1 t2",
+             "a1 t", "a1", "/1", "/12", "/1", "t1 /3", "3 t1", "3 t11", "flac 2"]  # fmt: skip
+    for text in typed:  # narrowing, remembered filters, and fresh searches alike
+        model.set_filter(text)
+        assert ids(model) == fresh_sorted(rows, text), text
+
+
+def test_a_filter_survives_a_sort_and_a_reload_unchanged() -> None:
+    rows = many_rows(90)
+    model = LibraryModel()
+    model.set_rows(list(rows))
+    model.set_filter("a2 /4")
+    model.sort(Column.SIZE, ASC)
+    model.set_filter("a2 /")  # backspacing after a sort: the remembered rows, in sorted order
+    model.set_rows(list(reversed(rows)))
+    model.set_filter("a2 /4")
+    expected = LibraryModel()
+    expected.set_rows(list(reversed(rows)))
+    expected.sort(Column.SIZE, ASC)
+    expected.set_filter("a2 /4")
+    assert ids(model) == ids(expected) and ids(model)
+
+
+def test_a_word_with_a_nul_still_matches_across_fields() -> None:
+    model = LibraryModel()
+    model.set_rows(list(ROWS))
+    model.set_filter("zed\0alpha")  # artist then album: only in the full filter text
+    assert sorted(ids(model)) == [1, 4]
+    assert len(haystacks(ROWS)[0]) < len(haystacks(ROWS, whole=True)[0])  # tags in the path
+
+
+@pytest.mark.parametrize("unique", [0, 600], ids=["many-ties", "few-ties"])
+@pytest.mark.parametrize("column", list(Column), ids=lambda c: c.name)
+def test_every_sort_path_matches_a_plain_stable_sort(column: Column, unique: int) -> None:
+    """Sort indexes (no ties, few ties, many ties, missing values) against the plain sort,
+    from a shuffled order and from a filtered one, both ways."""
+    import random
+
+    rows = many_rows(150) + [row(200 + i, f"/u/{i}", f"u{i}", f"u{i}", f"u{i}", i + 1, 1,
+                                  f"F{i}", 1000.0 + i, 24, 96000 + i, 5000 + i, "ok", float(i))
+                              for i in range(unique)]  # fmt: skip
+    keys, has_none = sort_keys(rows, column)
+    start = list(range(len(rows)))
+    random.Random(column).shuffle(start)
+    for descending in (False, True):
+        model = LibraryModel()
+        model.set_rows(list(rows))
+        model.sort(Column.PATH, ASC)
+        model._order = list(start)  # the order the previous clicks left
+        model.sort(column, DESC if descending else ASC)
+        expected = sorted_rows(start, keys, has_none, descending)
+        assert [model.row_data(r).id for r in range(model.rowCount())] == [
+            rows[i].id for i in expected
+        ]
+        model.set_filter("t1")
+        shown = set(ids(model))
+        model.sort(column, ASC if descending else DESC)
+        again = sorted_rows(expected, keys, has_none, not descending)
+        assert ids(model) == [rows[i].id for i in again if rows[i].id in shown]
 
 
 def test_compact_rows_empties_the_named_rows_and_keeps_their_order() -> None:
