@@ -7,6 +7,7 @@ tagged with mutagen, so the suite never ships binaries and never mocks a format.
 from __future__ import annotations
 
 import math
+import os
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -239,3 +240,27 @@ def make_library(
         )
         paths.append(path)
     return paths
+
+
+def flip_audio_byte(path: Path) -> None:
+    """Bit rot: flip one byte of the audio payload and put the mtime back.
+
+    Starts three quarters into the file (audio for every generated format) and steps on until
+    the audio hash moves, so it never lands in a field the audio hash leaves out (an Ogg page
+    CRC, say)."""
+    from phonovault.core.fixity import hash_file
+
+    st = path.stat()
+    original = path.read_bytes()
+    before = hash_file(path)
+    if before.audio_method == "file":
+        raise ValueError(f"{path}: no audio payload found")
+    for pos in range(len(original) * 3 // 4, len(original), 7):
+        data = bytearray(original)
+        data[pos] ^= 0x5A
+        path.write_bytes(bytes(data))
+        if hash_file(path).audio_hash != before.audio_hash:
+            break
+    else:
+        raise AssertionError(f"{path}: no audio byte found")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import audiogen
 import pytest
+from audiogen import flip_audio_byte
 
 from phonovault.core import backups as backups_module
 from phonovault.core.backups import MARKER_NAME, add_target, targets_status, verify_target
@@ -48,12 +49,6 @@ def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
 
 def states(report) -> dict[str, str]:
     return {os.path.basename(r.copy): r.state for r in report.results}
-
-
-def flip_audio_byte(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
 
 
 def test_clean_backup_matches_and_marker_is_the_only_write(

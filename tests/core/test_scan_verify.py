@@ -9,9 +9,9 @@ from pathlib import Path
 
 import mutagen
 import pytest
+from audiogen import flip_audio_byte
 
 from phonovault.core.catalog import Catalog
-from phonovault.core.fixity import hash_file
 from phonovault.core.jobs import CancelToken
 from phonovault.core.library import add_root
 from phonovault.core.scan import ScanOptions, scan
@@ -46,25 +46,6 @@ def snapshot(root: Path) -> dict[str, tuple[str, int]]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
-
-
-def flip_audio_byte(path: Path) -> None:
-    """Flip one byte of the audio payload, keeping mtime (bit rot). Starts three quarters
-    into the file (audio for every generated format) and steps on until the audio hash moves,
-    so it never lands in a field the audio hash leaves out (an Ogg page CRC, say)."""
-    st = path.stat()
-    original = path.read_bytes()
-    before = hash_file(path)
-    assert before.audio_method != "file"
-    for pos in range(len(original) * 3 // 4, len(original), 7):
-        data = bytearray(original)
-        data[pos] ^= 0x5A
-        path.write_bytes(bytes(data))
-        if hash_file(path).audio_hash != before.audio_hash:
-            break
-    else:
-        raise AssertionError("no audio byte found")
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
 def test_first_scan_indexes_everything_and_writes_nothing(lib: Path, catalog: Catalog) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,13 +9,13 @@ from pathlib import Path
 import audiogen
 import mutagen
 import pytest
+from audiogen import flip_audio_byte
 from mutagen.flac import Picture
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PySide6.QtGui import QColor, QImage, QPixmap
 
 from phonovault.core.catalog import Catalog
 from phonovault.core.config import Settings
-from phonovault.core.fixity import hash_file
 from phonovault.core.library import add_root
 from phonovault.core.scan import scan
 from phonovault.core.tags import read_cover
@@ -27,20 +26,6 @@ from phonovault.gui.models.album_model import ROLE_DETAIL, ROLE_STATE, AlbumMode
 from phonovault.gui.views.albums_view import AlbumsPage
 
 RED = QColor(200, 30, 30)
-
-
-def flip_audio_byte(path: Path) -> None:
-    """Bit rot: change one audio byte and put the mtime back (as tests/core does)."""
-    st = path.stat()
-    original = path.read_bytes()
-    before = hash_file(path).audio_hash
-    for pos in range(len(original) * 3 // 4, len(original), 7):
-        data = bytearray(original)
-        data[pos] ^= 0x5A
-        path.write_bytes(bytes(data))
-        if hash_file(path).audio_hash != before:
-            break
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
 def png_bytes(width: int, height: int, color: QColor) -> bytes:

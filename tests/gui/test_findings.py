@@ -9,32 +9,18 @@ from pathlib import Path
 
 import audiogen
 import pytest
+from audiogen import flip_audio_byte
 from PySide6.QtCore import QItemSelectionModel, QModelIndex
 from PySide6.QtWidgets import QMessageBox
 
 from phonovault.core.catalog import Catalog
 from phonovault.core.config import Settings
-from phonovault.core.fixity import hash_file
 from phonovault.core.library import add_root
 from phonovault.core.scan import scan
 from phonovault.core.verify import verify
 from phonovault.gui.context import AppContext
 from phonovault.gui.models.findings_model import FindingsModel
 from phonovault.gui.views.findings_view import FindingsPage
-
-
-def flip_audio_byte(path: Path) -> None:
-    """Bit rot: change one audio byte and put the mtime back (as tests/core does)."""
-    st = path.stat()
-    original = path.read_bytes()
-    before = hash_file(path).audio_hash
-    for pos in range(len(original) * 3 // 4, len(original), 7):
-        data = bytearray(original)
-        data[pos] ^= 0x5A
-        path.write_bytes(bytes(data))
-        if hash_file(path).audio_hash != before:
-            break
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
 @pytest.fixture
