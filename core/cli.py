@@ -554,12 +554,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.set_defaults(func=cmd_accept)
     # Tag checks and the beets bridge register their own subcommands.
-    from phonovault.core import cli_backups, cli_beets, cli_check, cli_manifests
+    from phonovault.core import cli_backups, cli_beets, cli_check, cli_manifests, cli_repair
 
     cli_check.add_parsers(sub, common)
     cli_beets.add_parsers(sub, common)
     cli_manifests.add_parsers(sub, common)
     cli_backups.add_parsers(sub, common)
+    cli_repair.add_parsers(sub, common)
     return parser
 
 
