@@ -61,7 +61,7 @@ __all__ = [
     "display_path",
 ]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Each entry upgrades the schema by one version; never edit a released entry, append.
 MIGRATIONS: tuple[str, ...] = (
@@ -197,6 +197,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX copies_state ON copies(target_id, state);
     CREATE INDEX copies_file_hash ON copies(file_hash);
     """,
+    # 5: unreadable tags are one finding, the tags-unreadable rule's (the scan used to file
+    # its own "unreadable-tags" beside it).
+    """
+    DELETE FROM findings WHERE kind = 'unreadable-tags' AND file_id IN
+        (SELECT file_id FROM findings WHERE kind = 'rule:tags-unreadable');
+    UPDATE findings SET kind = 'rule:tags-unreadable', severity = 'error'
+        WHERE kind = 'unreadable-tags';
+    """,
 )
 
 # Fixity states that need the user's attention, and how loud they are.
@@ -207,7 +215,7 @@ SEVERITY = {
     "unreadable": "error",
     "moved": "info",
     "tags-changed": "info",
-    "unreadable-tags": "warning",
+    "rule:tags-unreadable": "error",  # filed by the scan, kept by the tags-unreadable rule
 }
 
 
@@ -713,7 +721,7 @@ class Catalog:
 
     def set_finding(self, file_id: int, kind: str, message: str, now: float) -> None:
         """Record (or refresh) one finding about a file; kinds are fixity states and
-        ``unreadable-tags``."""
+        ``rule:<id>``."""
         self._db.execute(
             "INSERT INTO findings (file_id, kind, severity, message, created) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (file_id, kind) DO UPDATE SET "

@@ -543,7 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
     p = sub.add_parser("findings", parents=[common], help="what needs attention, newest first")
     p.add_argument("--all", action="store_true", help="include informational findings")
-    p.add_argument("--kind", help="only this kind (corrupt, missing, unreadable-tags, ...)")
+    p.add_argument("--kind", help="only this kind (corrupt, missing, rule:missing-tags, ...)")
     p.add_argument("--rule", metavar="ID", help="only findings of this tag rule (see 'rules list')")
     p.add_argument("--severity", choices=("error", "warning", "info"), help="only this severity")
     p.set_defaults(func=cmd_findings)

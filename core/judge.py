@@ -149,14 +149,18 @@ def record_new(catalog: Catalog, root: Root, obs: Observation, now: float) -> in
     return file_id
 
 
+# Unreadable tags are the ``tags-unreadable`` rule's finding. The scan knows first, so it
+# files the finding under the rule's kind: a later check then replaces it rather than
+# adding a second finding about the same fact.
+TAGS_UNREADABLE = "rule:tags-unreadable"
+
+
 def note_tags(catalog: Catalog, file_id: int, obs: Observation, now: float) -> None:
-    """Keep the ``unreadable-tags`` finding in step with the latest read of the tags."""
+    """Keep the unreadable-tags finding in step with the latest read of the tags."""
     if obs.tag_error:
-        catalog.set_finding(
-            file_id, "unreadable-tags", f"tags cannot be read: {obs.tag_error}", now
-        )
+        catalog.set_finding(file_id, TAGS_UNREADABLE, f"tags cannot be read: {obs.tag_error}", now)
     else:
-        catalog.clear_findings(file_id, ["unreadable-tags"])
+        catalog.clear_findings(file_id, [TAGS_UNREADABLE])
 
 
 def record_problem(catalog: Catalog, base: KnownFile, state: str, reason: str, now: float) -> None:

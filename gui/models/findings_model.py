@@ -21,14 +21,13 @@ from phonovault.gui.style import STATE_COLORS, severity_icon, state_icon
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_LABELS = {"error": "Errors", "warning": "Warnings", "info": "Information"}
-KIND_ORDER = ("corrupt", "missing", "audio-changed", "unreadable", "unreadable-tags", "moved",
+KIND_ORDER = ("corrupt", "missing", "audio-changed", "unreadable", "moved",
               "tags-changed")  # fmt: skip
 KIND_LABELS = {
     "corrupt": "Corrupt (bit rot)",
     "missing": "Missing",
     "audio-changed": "Audio changed",
     "unreadable": "Unreadable",
-    "unreadable-tags": "Unreadable tags",
     "moved": "Moved or renamed",
     "tags-changed": "Tags changed",
 }

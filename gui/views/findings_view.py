@@ -48,7 +48,7 @@ from phonovault.gui.models.findings_model import (
 from phonovault.gui.style import icon
 
 ACCEPTABLE = frozenset({"audio-changed", "corrupt"})
-RESCANNABLE = frozenset({"missing", "unreadable", "unreadable-tags"})
+RESCANNABLE = frozenset({"missing", "unreadable", "rule:tags-unreadable"})
 
 # kind -> (what it means, what to do). Plain language: the reader may not know what a hash is.
 EXPLANATIONS = {
@@ -78,12 +78,6 @@ EXPLANATIONS = {
         "I/O errors are an early warning of a failing disk.",
         "Check the file's permissions. If the disk reports I/O errors, copy what you can to a "
         "healthy disk now and restore the rest from a backup. Rescan once it is fixed.",
-    ),
-    "unreadable-tags": (
-        "The file's tags or stream header cannot be read. The file may be damaged or "
-        "truncated, or it may not really be audio (a misnamed file).",
-        "Try playing it. If it does not play, restore it from a backup; if it is not music, "
-        "move it out of the library. Rescan afterwards.",
     ),
     "moved": (
         "The file was moved or renamed inside its library folder. Phonovault recognised it "

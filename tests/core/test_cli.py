@@ -164,3 +164,35 @@ def test_console_script_runs(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["files"] == 0
+
+
+def test_schema_4_catalog_merges_the_old_unreadable_tags_findings(tmp_path: Path) -> None:
+    """Migration 5: the scan's old 'unreadable-tags' findings become the rule's one."""
+    cat = tmp_path / "old.sqlite"
+    Catalog(cat).close()
+    db = sqlite3.connect(cat)
+    db.execute("INSERT INTO roots (path, path_text, added) VALUES (x'2f6d', '/m', 0)")
+    for n in (1, 2):
+        db.execute(
+            "INSERT INTO files (root_id, relpath, path_text, size, mtime_ns, inode, first_seen) "
+            "VALUES (1, ?, ?, 0, 0, 0, 0)",
+            (f"{n}.mp3".encode(), f"{n}.mp3"),
+        )
+    db.execute(
+        "INSERT INTO findings (file_id, kind, severity, message, created) "
+        "VALUES (1, 'unreadable-tags', 'warning', 'old', 0)"
+    )
+    db.execute(
+        "INSERT INTO findings (file_id, kind, severity, message, created) "
+        "VALUES (2, 'unreadable-tags', 'warning', 'old', 0)"
+    )
+    db.execute(
+        "INSERT INTO findings (file_id, kind, severity, message, created) "
+        "VALUES (2, 'rule:tags-unreadable', 'error', 'new', 1)"
+    )
+    db.execute("PRAGMA user_version = 4")
+    db.commit()
+    db.close()
+    with Catalog(cat) as catalog:
+        found = sorted((f.file_id, f.kind, f.severity) for f in catalog.findings())
+    assert found == [(1, "rule:tags-unreadable", "error"), (2, "rule:tags-unreadable", "error")]

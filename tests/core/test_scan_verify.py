@@ -174,7 +174,7 @@ def test_bad_files_become_findings_and_the_scan_goes_on(lib: Path, catalog: Cata
     )
     assert report.indexed == 8  # they are still tracked for fixity
     kinds = {(Path(f.path).name, f.kind) for f in catalog.findings()}
-    assert ("garbage.mp3", "unreadable-tags") in kinds
+    assert ("garbage.mp3", "rule:tags-unreadable") in kinds
 
 
 def test_non_utf8_names_round_trip(tmp_path: Path, make_file, catalog: Catalog) -> None:

@@ -86,18 +86,19 @@ def test_findings_model_passes_the_model_tester(qtmodeltester, ctx: AppContext) 
 
 def test_tree_groups_by_severity_then_kind_with_counts(qtbot, page: FindingsPage) -> None:
     model = page.model
-    assert labels(model) == ["Errors · 2", "Warnings · 2"]  # information hidden by default
-    assert labels(model, model.group_index("error")) == ["Corrupt (bit rot) · 1", "Missing · 1"]
-    assert labels(model, model.group_index("warning")) == [
-        "Audio changed · 1",
-        "Unreadable tags · 1",
+    assert labels(model) == ["Errors · 3", "Warnings · 1"]  # information hidden by default
+    assert labels(model, model.group_index("error")) == [
+        "Corrupt (bit rot) · 1",
+        "Missing · 1",
+        "Tags cannot be read · 1",
     ]
-    leaf = model.index(0, 0, model.group_index("warning", "unreadable-tags"))
+    assert labels(model, model.group_index("warning")) == ["Audio changed · 1"]
+    leaf = model.index(0, 0, model.group_index("error", "rule:tags-unreadable"))
     assert leaf.data() == "junk.flac"  # relative to the library folder
-    assert page.summary.text() == "2 errors, 2 warnings"
+    assert page.summary.text() == "3 errors, 1 warning"
     with qtbot.waitSignal(page.loaded, timeout=5000):
         page.show_info.setChecked(True)
-    assert labels(model) == ["Errors · 2", "Warnings · 2", "Information · 1"]
+    assert labels(model) == ["Errors · 3", "Warnings · 1", "Information · 1"]
     assert labels(model, model.group_index("info")) == ["Tags changed · 1"]
 
 
@@ -149,8 +150,8 @@ def test_accepting_an_audio_change_makes_the_finding_go_away(
     with qtbot.waitSignal(page.loaded, timeout=5000):
         page.refresh()
     assert len(asked) == 1 and "this file" in asked[0]
-    assert labels(page.model, page.model.group_index("warning")) == ["Unreadable tags · 1"]
-    assert labels(page.model)[0] == "Errors · 2"  # the corrupt file was not selected: kept
+    assert labels(page.model) == ["Errors · 3"]  # the only warning was accepted
+    assert "Corrupt (bit rot) · 1" in labels(page.model, page.model.group_index("error"))
     assert ctx.catalog.journal()[0].action == "accept"
 
 
@@ -166,14 +167,14 @@ def test_declining_the_confirmation_accepts_nothing(
 def test_refresh_keeps_collapsed_groups_and_expands_the_rest(qtbot, page: FindingsPage) -> None:
     model, tree = page.model, page.tree
     groups = [model.group_index(s) for s in ("error", "warning")]
-    kinds = [model.group_index("error", "corrupt"), model.group_index("warning", "unreadable-tags")]
+    kinds = [model.group_index("error", "corrupt"), model.group_index("warning", "audio-changed")]
     assert all(tree.isExpanded(i) for i in groups + kinds)
     tree.collapse(kinds[0])
     tree.collapse(groups[1])
     with qtbot.waitSignal(page.loaded, timeout=5000):
         page.refresh()
     groups = [model.group_index(s) for s in ("error", "warning")]
-    kinds = [model.group_index("error", "corrupt"), model.group_index("warning", "unreadable-tags")]
+    kinds = [model.group_index("error", "corrupt"), model.group_index("warning", "audio-changed")]
     assert [tree.isExpanded(i) for i in groups + kinds] == [True, False, False, True]
     assert tree.isFirstColumnSpanned(kinds[1].row(), groups[1])
     leaf = model.index(0, 0, kinds[1])
