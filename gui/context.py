@@ -13,12 +13,17 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from phonovault.core.backups import BackupReport, verify_target
+from phonovault.core.backups import add_target as add_backup_target
 from phonovault.core.beets_bridge import DriftReport, drift
-from phonovault.core.catalog import Catalog
+from phonovault.core.catalog import Catalog, Target
 from phonovault.core.config import Settings
 from phonovault.core.jobs import CancelToken, ProgressCallback
 from phonovault.core.library import absolute_path, add_root
 from phonovault.core.plugin_api import PluginProblem, Plugins, Rule, load_plugins
+from phonovault.core.repair import RepairPlan, RepairReport
+from phonovault.core.repair import apply as apply_repair
+from phonovault.core.repair import plan as plan_repair
 from phonovault.core.rules import CheckReport, RuleInfo, album_of, list_rules
 from phonovault.core.rules import check as check_rules
 from phonovault.core.rules import mute as mute_rule
@@ -139,6 +144,57 @@ class AppContext(QObject):
             catalog.remove_root(root_id)
 
         return self.jobs.submit("Remove folder from catalog", run)
+
+    # -- backups and repair ---------------------------------------------------------------
+
+    def add_target(self, target: str | os.PathLike[str], root: str | os.PathLike[str]) -> Job:
+        """Register a folder as a backup of a library root (writes its marker file)."""
+        folder, root_path = os.fspath(target), os.fspath(root)
+
+        def run(catalog: Catalog, progress: ProgressCallback, cancel: CancelToken) -> Target:
+            return add_backup_target(catalog, folder, root_path)
+
+        return self.jobs.submit(f"Add backup {folder}", run)
+
+    def verify_backup(self, target_id: int | None = None, full: bool = False) -> Job:
+        """Verify one target's copies (``None``: every target, one after another). An
+        offline target is reported as such, never judged. The result: one report per target."""
+        workers = self.settings.effective_workers
+
+        def run(
+            catalog: Catalog, progress: ProgressCallback, cancel: CancelToken
+        ) -> list[BackupReport]:
+            targets = [t for t in catalog.targets() if target_id in (None, t.id)]
+            reports = []
+            for target in targets:
+                if cancel.cancelled:
+                    break
+                reports.append(verify_target(catalog, target, full=full, workers=workers,
+                                             progress=progress, cancel=cancel))  # fmt: skip
+            return reports
+
+        which = "all backups" if target_id is None else "backup"
+        if target_id is not None:
+            found = [t for t in self.catalog.targets() if t.id == target_id]
+            which = f"backup {os.path.basename(found[0].path)}" if found else which
+        return self.jobs.submit(f"Verify {which}" + (" fully" if full else ""), run)
+
+    @staticmethod
+    def repair_plan(
+        target: str | None = None, *, include_new: bool = False
+    ) -> Callable[[Catalog], RepairPlan]:
+        """The read that computes a repair plan (it stats files, so a view runs it on a
+        :class:`BackgroundQuery`, off the UI thread). Nothing is written."""
+        return lambda catalog: plan_repair(catalog, target=target, include_new=include_new)
+
+    def repair_apply(self, plan: RepairPlan) -> Job:
+        """Carry out a plan the user confirmed; every action is journaled."""
+
+        def run(catalog: Catalog, progress: ProgressCallback, cancel: CancelToken) -> RepairReport:
+            return apply_repair(catalog, plan, progress=progress, cancel=cancel)
+
+        n = len(plan.actions)
+        return self.jobs.submit(f"Repair {n} file" + ("" if n == 1 else "s"), run)
 
     # -- tag rules -------------------------------------------------------------------------
 

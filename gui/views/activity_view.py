@@ -7,6 +7,7 @@ a run that was killed says it will resume, and every accepted baseline is in the
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -22,7 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from phonovault.core.backups import BackupReport
 from phonovault.core.catalog import JobRow, JournalEntry
+from phonovault.core.repair import RepairReport
 from phonovault.core.scan import ScanReport
 from phonovault.core.verify import VerifyReport
 from phonovault.gui.context import AppContext
@@ -37,7 +40,13 @@ STATE_TEXT = {
     "failed": "Failed",
     "cancelled": "Cancelled",
 }
-ACTION_LABELS = {"accept": "Accepted as new baseline"}
+ACTION_LABELS = {
+    "accept": "Accepted as new baseline",
+    "restore": "Restored from backup",
+    "refresh": "Refreshed backup copy",
+    "copy": "Copied to backup",
+}
+REPAIR_ACTIONS = ("restore", "refresh", "copy")
 JOB_KINDS = {"verify": "Verify", "scan": "Scan"}
 
 
@@ -69,9 +78,22 @@ def result_summary(result: Any) -> str:
         ranked = sorted(summary, key=lambda s: STATE_RANK.index(s) if s in STATE_RANK else 99)
         parts = [f"{summary[s]:,} {STATE_LABELS.get(s, s).lower()}" for s in ranked]
         return (", ".join(parts) or "nothing to verify") + _offline(result.offline_roots)
+    if isinstance(result, RepairReport):
+        parts = [f"{result.count(r):,} {r}" for r in ("done", "skipped", "failed")]
+        return ", ".join(p for p in parts if not p.startswith("0 ")) or "nothing to repair"
+    if isinstance(result, list) and result and isinstance(result[0], BackupReport):
+        return "; ".join(_backup_summary(r) for r in result)
     if isinstance(result, list):
         return f"{len(result):,} file" + ("" if len(result) == 1 else "s")
     return ""
+
+
+def _backup_summary(report: BackupReport) -> str:
+    name = os.path.basename(report.target.path.rstrip(os.sep)) or report.target.path
+    if report.offline:
+        return f"{name}: offline, not checked"
+    counts = ", ".join(f"{n:,} {state}" for state, n in sorted(report.summary.items()))
+    return f"{name}: {counts or 'no copies'}"
 
 
 def _offline(roots: list[tuple[str, str]]) -> str:
@@ -214,7 +236,7 @@ def _journal_item(entry: JournalEntry) -> QTreeWidgetItem:
         text = f"{text} ({detail})" if text else detail
     item = QTreeWidgetItem([format_time(entry.at), action, text])
     item.setToolTip(2, text)
-    item.setIcon(1, icon("verify"))
+    item.setIcon(1, _journal_icon(entry))
     return item
 
 
@@ -229,7 +251,34 @@ def _journal_detail(raw: str | None) -> str:
         return raw
     if not isinstance(detail, dict):
         return str(detail)
+    if "dest" in detail and "result" in detail:  # a repair action
+        return _repair_detail(detail)
     previous = detail.get("previous_state")
     if isinstance(previous, str):
         return f"was {STATE_LABELS.get(previous, previous).lower()}"
     return ", ".join(f"{k}: {v}" for k, v in detail.items() if "hash" not in k)
+
+
+def _journal_icon(entry: JournalEntry) -> Any:
+    if entry.action in REPAIR_ACTIONS and entry.detail:
+        try:
+            result = json.loads(entry.detail).get("result")
+        except (ValueError, AttributeError):
+            result = None
+        if result == "failed":
+            return severity_icon("error")
+        if result == "skipped":
+            return severity_icon("warning")
+        return state_icon("ok")
+    return icon("verify")
+
+
+def _repair_detail(detail: dict[str, Any]) -> str:
+    """ "from SOURCE; done" or "failed: why" (the path shown is the file written)."""
+    result = detail.get("result") or "done"
+    text = f"from {detail.get('source')}; {result}"
+    if detail.get("reason"):
+        text += f": {detail['reason']}"
+    if detail.get("quarantined"):
+        text += f"; replaced bytes kept in {detail['quarantined']}"
+    return text
