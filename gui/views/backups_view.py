@@ -169,8 +169,9 @@ class BackupsPage(QWidget):
         self.targets.setRootIsDecorated(False)
         self.targets.setUniformRowHeights(True)
         self.targets.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.targets.header().resizeSection(0, 280)
-        self.targets.header().resizeSection(1, 240)
+        self.targets.header().resizeSection(0, 240)
+        self.targets.header().resizeSection(1, 220)
+        self.targets.header().resizeSection(2, 90)
         self.targets.itemSelectionChanged.connect(self._update_buttons)
 
         self.add_button = QPushButton("Add backup…", self)
@@ -212,7 +213,7 @@ class BackupsPage(QWidget):
         self.albums.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.albums.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
         self.albums.horizontalHeader().setStretchLastSection(True)
-        for column, width in enumerate((200, 240, 70, 200)):
+        for column, width in enumerate((170, 200, 60, 170)):
             self.albums.horizontalHeader().resizeSection(column, width)
         coverage_box = QGroupBox("Coverage", self)
         coverage_layout = QVBoxLayout(coverage_box)
