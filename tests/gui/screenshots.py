@@ -132,8 +132,13 @@ def main(out: Path) -> None:
         window.show()
         ctx.add_folders([str(root)], then_check=True)
         wait_idle(app, ctx)
+        shutil.copytree(root, work / "Backup")  # the user's external drive
+        ctx.add_target(str(work / "Backup"), str(root))
+        wait_idle(app, ctx)
         damage(root)
         ctx.verify()
+        wait_idle(app, ctx)
+        ctx.verify_backup(None)
         wait_idle(app, ctx)
         window.refresh()
         loop = QEventLoop()
@@ -151,7 +156,7 @@ def main(out: Path) -> None:
         QTimer.singleShot(600, loop.quit)
         loop.exec()
         window.grab().save(str(out / "screenshot-main.png"))
-        for name in ("Albums", "Findings", "Activity"):
+        for name in ("Albums", "Findings", "Backups", "Activity"):
             window.show_page(name)
             if name == "Findings":  # a finding selected: its explanation and actions show
                 tree, model = window.findings.tree, window.findings.tree.model()
