@@ -223,6 +223,8 @@ class _Run:
         self.report = BackupReport(target)
         self.started = time.monotonic()
         self.offline: str | None = None
+        self.blocked: set[bytes] = set()
+        self.blocked_dirs: tuple[bytes, ...] = ()
         self.now = time.time()
 
     def execute(self, workers: int, progress: ProgressCallback | None) -> None:
@@ -232,9 +234,15 @@ class _Run:
             self.library = self.catalog.known_files(self.root.id)
             walked = walk_root(self.target.path, should_stop=lambda: self.cancel.cancelled)
             reason = target_offline_reason(self.target)  # gone while we walked?
+        if reason is None and b"." in walked.unreadable_dirs:
+            reason = "the backup folder cannot be listed"
         if reason is not None:
             self.report.offline = reason
             return
+        # Copies the walk could not see (a folder it could not list, an entry it could not
+        # stat) are not missing: they are left unjudged, with their stored rows kept.
+        self.blocked = set(walked.blocked)
+        self.blocked_dirs = tuple(d.rstrip(b"/") + b"/" for d in walked.unreadable_dirs)
         self.stored = self.catalog.copies(self.target.id)
         on_disk = {e.relpath: e for e in walked.entries}
         algo = Counter(k.hash_algo or "blake3" for k in self.library.values()).most_common(1)
@@ -317,17 +325,29 @@ class _Run:
         ever = self.catalog.hashes_ever(self.root.id)
         records: list[CopyRecord] = []
         absent: list[KnownFile] = []
+        hidden: list[KnownFile] = []
         for relpath, k in sorted(self.library.items()):
             copy = seen.pop(relpath, None)
             if copy is None:
-                absent.append(k)
+                unseen = relpath in self.blocked or (
+                    self.blocked_dirs and relpath.startswith(self.blocked_dirs)
+                )
+                (hidden if unseen else absent).append(k)
                 continue
             state, detail = _classify(k, copy, ever.get(k.id, set()))
             records.append(self._record(copy, k.id, state, detail))
         self._settle_absent(absent, seen, records)
+        for k in hidden:
+            self._result(
+                k.relpath,
+                k.relpath,
+                "unreadable",
+                "its folder in the backup cannot be read; not judged",
+                k.id,
+            )
         with self.catalog.transaction():
             self.catalog.save_copies(records)
-            kept = {r.relpath for r in records}
+            kept = {r.relpath for r in records} | {k.relpath for k in hidden}
             self.catalog.forget_copies(self.target.id, set(self.stored) - kept)
             self.catalog.mark_target_verified(self.target.id, self.now)
 

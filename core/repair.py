@@ -25,6 +25,7 @@ from phonovault.core.catalog import Catalog, CopyRecord, KnownFile, Root, Target
 from phonovault.core.fixity import hash_file
 from phonovault.core.jobs import CancelToken, ProgressCallback, ProgressMeter
 from phonovault.core.judge import abs_path, record_read
+from phonovault.core.library import offline_reason
 from phonovault.core.reading import FileReadError, describe_oserror, observe
 
 __all__ = ["CopyNew", "Outcome", "RefreshCopy", "RepairPlan", "RepairReport", "RestoreFile",
@@ -134,6 +135,14 @@ def plan(catalog: Catalog, *, target: str | None = None, include_new: bool = Fal
         targets = [t for t in targets if t.path == real]
     online = {t.id: t for t in targets if target_offline_reason(t) is None}
     for root in catalog.roots():
+        root_down = offline_reason(catalog, root)
+        if root_down is not None:  # an unplugged library: nothing is restored into it
+            for k in catalog.known_files(root.id).values():
+                if k.state in ("corrupt", "missing"):
+                    out.unrepairable.append(Unrepairable(
+                        abs_path(root, k.relpath), f"library folder offline: {root_down}", k.id
+                    ))  # fmt: skip
+            continue
         mine = [t for t in targets if t.root_id == root.id]
         copies = {t.id: catalog.copies(t.id) for t in mine if t.id in online}
         for k in sorted(catalog.known_files(root.id).values(), key=lambda k: k.relpath):
@@ -218,6 +227,7 @@ def apply(
     report = RepairReport(quarantine_dir=qdir)
     cancel = cancel or CancelToken()
     targets = {t.id: t for t in catalog.targets()}
+    roots = {r.path: r for r in catalog.roots()}
     meter = ProgressMeter("repair", progress, total=len(plan.actions))
     for action in plan.actions:
         if cancel.cancelled:
@@ -230,6 +240,11 @@ def apply(
                 reason = target_offline_reason(t) if t else "the target is no longer registered"
                 if reason:
                     raise _Skip(f"target offline: {reason}")
+            else:
+                r = roots.get(action.base)
+                reason = offline_reason(catalog, r) if r else "the root is no longer registered"
+                if reason:
+                    raise _Skip(f"library folder offline: {reason}")
             quarantined = _write(action, qdir)
             _settle(catalog, action)
             outcome = Outcome(action, "done", None, quarantined)
@@ -246,10 +261,19 @@ def apply(
 
 
 def _inside(path: str, base: str) -> bool:
-    """Whether ``path`` (which may not exist yet) resolves inside ``base``."""
-    base = os.path.realpath(base)
-    parent = os.path.realpath(os.path.dirname(path))
-    return os.path.commonpath([base, parent]) == base and ".." not in path.split(os.sep)
+    """Whether ``path`` (which may not exist yet) lies inside ``base``, where ``base`` is the
+    folder as registered: it must still be that real folder (not a symlink swapped in since,
+    not missing: an unplugged root is never re-created), and the destination's folder must
+    resolve inside it."""
+    if not os.path.isdir(base) or os.path.realpath(base) != base:
+        return False
+    if ".." in path.split(os.sep):
+        return False
+    parent = os.path.dirname(path)
+    while not os.path.exists(parent) and parent != base and len(parent) > len(base):
+        parent = os.path.dirname(parent)  # folders still to be made: check what exists
+    real = os.path.realpath(parent)
+    return os.path.commonpath([base, real]) == base
 
 
 def _write(action: Action, qdir: str) -> str | None:
@@ -267,7 +291,9 @@ def _write(action: Action, qdir: str) -> str | None:
     if got.file_hash != action.file_hash:
         raise _Skip("source failed its re-hash (its bytes are not the expected ones)")
     folder = os.path.dirname(dest)
-    os.makedirs(folder, exist_ok=True)
+    os.makedirs(folder, exist_ok=True)  # below the base only: _inside() checked it exists
+    if not _inside(dest, action.base):
+        raise _Skip(f"refused: {dest} is outside {action.base}")
     tmp = os.path.join(folder, f"{TEMP_PREFIX}{uuid.uuid4().hex}")
     try:
         _copy_file(action.source, tmp)
@@ -277,6 +303,8 @@ def _write(action: Action, qdir: str) -> str | None:
         quarantined = None
         if action.dest_stat is not None:
             quarantined = _quarantine(dest, qdir)
+        if not _inside(dest, action.base):  # the folders changed under us while we copied
+            raise _Skip(f"refused: {dest} no longer lies inside {action.base}")
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):
