@@ -13,11 +13,8 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QGroupBox,
-    QHeaderView,
     QSplitter,
-    QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -31,6 +28,7 @@ from phonovault.core.verify import VerifyReport
 from phonovault.gui.context import AppContext
 from phonovault.gui.models.findings_model import format_time
 from phonovault.gui.style import STATE_LABELS, STATE_RANK, icon, severity_icon, state_icon
+from phonovault.gui.views.tables import plain_tree
 from phonovault.gui.workers import Job
 
 STATE_TEXT = {
@@ -116,8 +114,18 @@ class ActivityPage(QWidget):
         self._items: dict[int, QTreeWidgetItem] = {}
         self._started: dict[int, float] = {}
 
-        self.session = _tree(self, ["Job", "State", "Started", "Finished", "Result"])
-        self.history = _tree(self, ["When", "What", "Details"])
+        width = self.fontMetrics().horizontalAdvance  # columns sized to what they hold
+        short = width("Cancelled") + 48
+        self.session = plain_tree(
+            self,
+            ["Job", "State", "Started", "Finished", "Result"],
+            widths=(220, short, short, short),
+        )
+        self.history = plain_tree(
+            self,
+            ["When", "What", "Details"],
+            widths=(width("8888-88-88 88:88") + 40, width("Accepted as new baseline") + 24),
+        )
         session_box = QGroupBox("This session", self)
         QVBoxLayout(session_box).addWidget(self.session)
         history_box = QGroupBox("History in the catalog", self)
@@ -176,27 +184,6 @@ class ActivityPage(QWidget):
         entries.sort(key=lambda pair: pair[0], reverse=True)
         self.history.clear()
         self.history.addTopLevelItems([item for _at, item in entries])
-
-
-def _tree(parent: QWidget, headers: list[str]) -> QTreeWidget:
-    tree = QTreeWidget(parent)
-    tree.setHeaderLabels(headers)
-    tree.setRootIsDecorated(False)
-    tree.setUniformRowHeights(True)
-    tree.setAlternatingRowColors(True)
-    tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-    header = tree.header()
-    header.setStretchLastSection(True)
-    for column in range(len(headers) - 1):
-        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-    width = tree.fontMetrics().horizontalAdvance
-    header.resizeSection(0, width("8888-88-88 88:88") + 40 if headers[0] == "When" else 220)
-    for column in range(1, len(headers) - 1):
-        header.resizeSection(column, width("Cancelled") + 48)
-    if headers[0] == "When":
-        header.resizeSection(1, width("Accepted as new baseline") + 24)
-    return tree
 
 
 def _job_icon(job: Job) -> Any:

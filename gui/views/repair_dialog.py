@@ -7,21 +7,19 @@ queue :func:`phonovault.core.repair.apply` as a job. Closing it any other way wr
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QGroupBox,
     QLabel,
     QPushButton,
-    QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from phonovault.core.repair import Action, RepairPlan
+from phonovault.gui.views.tables import plain_tree
 
 KIND_LABELS = {
     "restore": "Restore library file",
@@ -50,9 +48,13 @@ class RepairDialog(QDialog):
         else:
             intro.setText("Nothing can be repaired now: no action is planned.")
 
-        self.actions_tree = _tree(self, ["Action", "File", "From", "Why"])
+        self.actions_tree = plain_tree(
+            self, ["Action", "File", "From", "Why"], selectable=False, widths=(170, 260, 260)
+        )
         self.actions_tree.addTopLevelItems([_action_item(a) for a in plan.actions])
-        self.unrepairable_tree = _tree(self, ["File", "Why it cannot be repaired"])
+        self.unrepairable_tree = plain_tree(
+            self, ["File", "Why it cannot be repaired"], selectable=False, widths=(360,)
+        )
         self.unrepairable_tree.addTopLevelItems(
             [_item([u.path, u.reason]) for u in plan.unrepairable]
         )
@@ -93,18 +95,3 @@ def _item(values: list[str]) -> QTreeWidgetItem:
     for column, value in enumerate(values):
         item.setToolTip(column, value)
     return item
-
-
-def _tree(parent: QWidget, headers: list[str]) -> QTreeWidget:
-    tree = QTreeWidget(parent)
-    tree.setHeaderLabels(headers)
-    tree.setRootIsDecorated(False)
-    tree.setUniformRowHeights(True)
-    tree.setAlternatingRowColors(True)
-    tree.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-    tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-    tree.header().resizeSection(0, 170 if len(headers) > 2 else 360)
-    if len(headers) > 2:
-        tree.header().resizeSection(1, 260)
-        tree.header().resizeSection(2, 260)
-    return tree
