@@ -25,6 +25,7 @@ run: $(STAMP)
 	$(BIN)/phonovault-gui
 
 test: $(STAMP)
+	@sh .ci/debian-deps flac
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 # import-linter walks packages on disk and cannot follow the editable install's import hook,

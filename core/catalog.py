@@ -29,6 +29,7 @@ from phonovault.core.records import (
     CopyRecord,
     CopyState,
     CoverageFile,
+    DecodeTarget,
     FileRecord,
     Finding,
     HistoryEntry,
@@ -47,6 +48,7 @@ __all__ = [
     "Batch",
     "Catalog",
     "CopyRecord",
+    "DecodeTarget",
     "FileRecord",
     "Finding",
     "HistoryEntry",
@@ -61,7 +63,7 @@ __all__ = [
     "display_path",
 ]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Each entry upgrades the schema by one version; never edit a released entry, append.
 MIGRATIONS: tuple[str, ...] = (
@@ -205,6 +207,18 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE findings SET kind = 'rule:tags-unreadable', severity = 'error'
         WHERE kind = 'unreadable-tags';
     """,
+    # 6: decode checks, cached per audio payload (and cover): an unchanged file, a tag edit
+    # or an identical copy elsewhere is not decoded twice. ``result`` is the JSON of
+    # integrity.DecodeResult; ``decoder`` names the FFmpeg/PyAV that judged it.
+    """
+    CREATE TABLE decode_checks (
+        key TEXT PRIMARY KEY,
+        ok INTEGER NOT NULL,
+        result TEXT NOT NULL,
+        decoder TEXT NOT NULL,
+        checked_at REAL NOT NULL
+    );
+    """,
 )
 
 # Fixity states that need the user's attention, and how loud they are.
@@ -216,6 +230,12 @@ SEVERITY = {
     "moved": "info",
     "tags-changed": "info",
     "rule:tags-unreadable": "error",  # filed by the scan, kept by the tags-unreadable rule
+    # decode checks (core/integrity.py)
+    "decode-error": "error",
+    "truncated": "error",
+    "md5-mismatch": "error",
+    "undecodable": "error",
+    "cover-damaged": "warning",
 }
 
 
@@ -307,18 +327,22 @@ class Catalog:
                     f"no catalog at {self.path}; start one with 'phonovault roots add FOLDER'"
                 )
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        from phonovault.core import catalog_guard  # damage found on open; rolling backups
+
+        opening = catalog_guard.before_open(self.path, create=create)
         try:
             self._db = sqlite3.connect(
                 str(self.path), isolation_level=None, check_same_thread=False
             )
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA busy_timeout = 5000")
+            catalog_guard.after_open(self._db, opening, schema=SCHEMA_VERSION)
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise CatalogError(f"cannot open the catalog {self.path}: {exc}") from exc
+            raise catalog_guard.open_error(self.path, exc, getattr(self, "_db", None)) from exc
         self._depth = 0
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -831,6 +855,89 @@ class Catalog:
             )
         return [r[0] for r in rows]
 
+    # -- decode checks (integrity.py) -------------------------------------------------------
+
+    _DECODE_TARGET = (
+        "SELECT id, root_id, relpath, size, duration, audio_hash, art_hash, state FROM files "
+        "WHERE present = 1"
+    )
+
+    def decode_targets_verified_since(
+        self, root_ids: Sequence[int], since: float
+    ) -> list[DecodeTarget]:
+        """Present files of these roots fully read at or after ``since`` (one verify run)."""
+        if not root_ids:
+            return []
+        marks = ",".join("?" * len(root_ids))
+        rows = self._db.execute(
+            f"{self._DECODE_TARGET} AND root_id IN ({marks}) AND last_verified >= ? "
+            "ORDER BY root_id, relpath",
+            (*root_ids, since),
+        )
+        return [DecodeTarget._make(r) for r in rows]
+
+    def decode_targets(self, file_ids: Sequence[int]) -> list[DecodeTarget]:
+        """These files (present ones), for a decode check the user asked for by hand."""
+        out: list[DecodeTarget] = []
+        for start in range(0, len(file_ids), 500):
+            chunk = list(file_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(f"{self._DECODE_TARGET} AND id IN ({marks})", chunk)
+            out.extend(DecodeTarget._make(r) for r in rows)
+        return out
+
+    def decode_results(self, keys: Iterable[str]) -> dict[str, str]:
+        """Cached verdicts (result JSON) for these cache keys; unknown keys are left out."""
+        found: dict[str, str] = {}
+        wanted = list(dict.fromkeys(keys))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, result in self._db.execute(
+                f"SELECT key, result FROM decode_checks WHERE key IN ({marks})", chunk
+            ):
+                found[key] = result
+        return found
+
+    def save_decode_result(
+        self, key: str, *, ok: bool, result: str, decoder: str, now: float
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO decode_checks (key, ok, result, decoder, checked_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET ok = excluded.ok, "
+            "result = excluded.result, decoder = excluded.decoder, "
+            "checked_at = excluded.checked_at",
+            (key, int(ok), result, decoder, now),
+        )
+
+    def decode_summary(self) -> tuple[int, int, float | None]:
+        """Present files whose current audio (and cover) has a decode verdict, how many of
+        them decoded cleanly, and when the oldest of those verdicts was made."""
+        row = self._db.execute(
+            "SELECT count(*), coalesce(sum(d.ok), 0), min(d.checked_at) FROM files f "
+            "JOIN decode_checks d ON d.key = f.audio_hash || ':' || coalesce(f.art_hash, '') "
+            "WHERE f.present = 1 AND f.state NOT IN ('corrupt', 'audio-changed')"
+        ).fetchone()
+        return int(row[0]), int(row[1]), row[2]
+
+    def decode_checked_at(self, file_id: int) -> tuple[float, bool, str] | None:
+        """When this file's current audio was last decode-checked, whether it passed, and
+        the verdict's JSON; None if never."""
+        row = self._db.execute(
+            "SELECT d.checked_at, d.ok, d.result FROM files f JOIN decode_checks d "
+            "ON d.key = f.audio_hash || ':' || coalesce(f.art_hash, '') WHERE f.id = ? "
+            "AND f.state NOT IN ('corrupt', 'audio-changed')",
+            (file_id,),
+        ).fetchone()
+        return None if row is None else (row[0], bool(row[1]), row[2])
+
+    def last_job_finished(self, kind: str) -> float | None:
+        """When the newest run of this kind that completed finished; None if none did."""
+        row = self._db.execute(
+            "SELECT max(finished) FROM jobs WHERE kind = ? AND outcome = 'done'", (kind,)
+        ).fetchone()
+        return None if row[0] is None else float(row[0])
+
     def replace_rule_findings(
         self,
         file_id: int,
@@ -1033,3 +1140,104 @@ class Catalog:
             "ORDER BY r.path_text, f.path_text"
         )
         return [CoverageFile._make(r) for r in rows]
+
+    # -- the health report (phonovault.core.report drives these) -----------------------------
+    # Aggregates only: a report of a 200k-file library must not pull every row into Python.
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Reads that all see one state of the catalog (a WAL read transaction), so figures
+        from several queries add up while another connection writes. Not for writes."""
+        if self._db.in_transaction:  # already inside one: that is a snapshot too
+            yield
+            return
+        self._db.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
+            self._db.execute("COMMIT")
+
+    def root_totals(self) -> dict[int, tuple[int, int, int]]:
+        """Root id -> (files, bytes, files no longer present)."""
+        rows = self._db.execute(
+            "SELECT root_id, COUNT(*), COALESCE(SUM(size), 0), SUM(present = 0) FROM files "
+            "GROUP BY root_id"
+        )
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def worst_counts(self, attention_states: Sequence[str]) -> tuple[int, int, int]:
+        """Files by the worst thing known about them: (nothing, a warning finding at most,
+        an error finding or one of ``attention_states``)."""
+        rows = self._db.execute(
+            "SELECT CASE WHEN f.state IN "
+            f"({','.join('?' * len(attention_states))}) THEN 2 ELSE COALESCE((SELECT "
+            "MAX(CASE x.severity WHEN 'error' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END) "
+            "FROM findings x WHERE x.file_id = f.id), 0) END AS worst, COUNT(*) "
+            "FROM files f GROUP BY worst",
+            list(attention_states),
+        )
+        counts = dict(rows.fetchall())
+        return counts.get(0, 0), counts.get(1, 0), counts.get(2, 0)
+
+    def verified_ages(self, now: float, bounds: Sequence[float]) -> tuple[list[int], float | None]:
+        """Present files by time since their last verification, ``bounds`` ascending (in
+        seconds): counts ``[never, < bounds[0], < bounds[1], ..., older than the last]``,
+        and the oldest verification time."""
+        cases = " ".join(f"WHEN last_verified >= ? THEN {i + 1}" for i in range(len(bounds)))
+        rows = self._db.execute(
+            f"SELECT CASE WHEN last_verified IS NULL THEN 0 {cases} ELSE {len(bounds) + 1} "
+            "END AS bucket, COUNT(*), MIN(last_verified) FROM files WHERE present = 1 "
+            "GROUP BY bucket",
+            [now - b for b in bounds],
+        ).fetchall()
+        counts = [0] * (len(bounds) + 2)
+        for bucket, n, _oldest in rows:
+            counts[bucket] = n
+        oldest = min((r[2] for r in rows if r[2] is not None), default=None)
+        return counts, oldest
+
+    def finding_kind_counts(self) -> list[tuple[str, str, int]]:
+        """``(kind, severity, count)`` of every kind of finding stored."""
+        rows = self._db.execute(
+            "SELECT kind, severity, COUNT(*) FROM findings GROUP BY kind, severity"
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def findings_sample(
+        self, per_kind: int
+    ) -> list[tuple[str, str, bytes | None, bytes | None, str]]:
+        """``(kind, severity, root path, relpath, message)`` of at most ``per_kind`` findings
+        of each kind and severity, by path. The paths are the stored bytes (None for a
+        finding about no file), so names that are not UTF-8 stay exact."""
+        rows = self._db.execute(
+            "SELECT kind, severity, root_path, relpath, message FROM ("
+            "SELECT f.kind, f.severity, r.path AS root_path, fi.relpath, f.message, "
+            "ROW_NUMBER() OVER (PARTITION BY f.kind, f.severity "
+            "ORDER BY r.path_text, fi.path_text, f.id) AS n "
+            "FROM findings f LEFT JOIN files fi ON fi.id = f.file_id "
+            "LEFT JOIN roots r ON r.id = fi.root_id) WHERE n <= ? ORDER BY kind, severity, n",
+            (per_kind,),
+        )
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def good_copy_counts(self, good_states: Sequence[str]) -> dict[int, int]:
+        """Number of present files per number of their copies in ``good_states`` (the
+        aggregate of :meth:`copy_states` that coverage computes file by file)."""
+        rows = self._db.execute(
+            "SELECT good, COUNT(*) FROM (SELECT f.id, COUNT(c.id) AS good FROM files f "
+            "LEFT JOIN copies c ON c.file_id = f.id "
+            f"AND c.state IN ({','.join('?' * len(good_states))}) "
+            "WHERE f.present = 1 GROUP BY f.id) GROUP BY good ORDER BY good",
+            list(good_states),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def copy_state_counts(self) -> dict[int, dict[str, int]]:
+        """Target id -> copy state -> copies, as the last verification of each stored them."""
+        out: dict[int, dict[str, int]] = {}
+        rows = self._db.execute(
+            "SELECT target_id, state, COUNT(*) FROM copies GROUP BY target_id, state"
+        )
+        for target_id, state, n in rows:
+            out.setdefault(target_id, {})[state] = n
+        return out

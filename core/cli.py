@@ -24,10 +24,12 @@ from typing import Any, TextIO
 from phonovault.core import __version__
 from phonovault.core.catalog import Catalog, display_path
 from phonovault.core.config import Settings, default_catalog_path, default_workers
+from phonovault.core.decoding import last_decode
 from phonovault.core.errors import PhonovaultError
 from phonovault.core.jobs import CancelToken, Progress, format_duration, format_size
 from phonovault.core.library import absolute_path, add_root, locate, offline_reason
 from phonovault.core.scan import ScanOptions, ScanReport, scan
+from phonovault.core.scrub import parse_budget
 from phonovault.core.verify import VerifyReport, accept, verify
 
 log = logging.getLogger("phonovault")
@@ -247,6 +249,7 @@ def _print_scan(r: ScanReport, out: Out) -> None:
 
 def cmd_verify(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
     workers = args.workers or Settings.load().effective_workers
+    budget = parse_budget(args.budget) if args.budget else None
     bar = ProgressBar(out.err)
     try:
         report = verify(
@@ -256,6 +259,8 @@ def cmd_verify(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
             cancel=_interruptible(),
             resume=not args.restart,
             oldest=args.oldest / 100 if args.oldest is not None else None,
+            budget=budget,
+            decode=args.decode,
         )
     finally:
         bar.close()
@@ -265,7 +270,9 @@ def cmd_verify(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
         _print_verify(report, out)
     if report.cancelled:
         return EXIT_ERROR
-    bad = BAD_STATES & set(report.summary) or report.offline_roots
+    bad = bool(BAD_STATES & set(report.summary) or report.offline_roots)
+    if report.decode and report.decode.problems:
+        bad = True
     return EXIT_FINDINGS if bad else EXIT_OK
 
 
@@ -278,15 +285,29 @@ def _verify_doc(r: VerifyReport) -> dict[str, Any]:
         if res.moved_from:
             item["from"] = res.moved_from
         results.append(item)
-    return {
+    doc: dict[str, Any] = {
         "results": results,
         "summary": r.summary,
         "offline_roots": [{"path": p, "reason": w} for p, w in r.offline_roots],
         "resumed": r.resumed,
         "cancelled": r.cancelled,
+        "out_of_time": r.out_of_time,
         "seconds": round(r.seconds, 3),
         "bytes_read": r.bytes_read,
     }
+    if (d := r.decode) is not None:
+        doc["decode"] = {
+            "checked": d.checked,
+            "cached": d.cached,
+            "seconds": round(d.seconds, 3),
+            "realtime": round(d.realtime, 1) if d.realtime else None,
+            "problems": [
+                {"path": path, "kind": p.kind, "severity": p.severity, "message": p.message}
+                for path, p in d.problems
+            ],
+            "not_read": [{"path": path, "reason": why} for path, why in d.failed],
+        }
+    return doc
 
 
 def _print_verify(r: VerifyReport, out: Out) -> None:
@@ -298,12 +319,22 @@ def _print_verify(r: VerifyReport, out: Out) -> None:
         extra = f" (from {res.moved_from})" if res.moved_from else ""
         extra += f": {res.detail}" if res.detail else ""
         out.line(f"{out.paint(res.state, res.state)}: {res.path}{extra}")
+    if (d := r.decode) is not None:
+        for path, p in d.problems:
+            out.line(f"{out.paint(p.kind, p.severity)}: {path}: {p.message}")
     counts = ", ".join(f"{out.paint(str(n) + ' ' + s, s)}" for s, n in sorted(r.summary.items()))
     out.line(
         f"verified {len(r.results)} files in {r.seconds:.1f} s: {counts or 'nothing'}"
         + (" (resumed an interrupted run)" if r.resumed else "")
+        + (" - the time budget ran out; the next run goes on from here" if r.out_of_time else "")
         + (" - cancelled, run again to resume" if r.cancelled else "")
     )
+    if (d := r.decode) is not None:
+        speed = f" at {d.realtime:.0f}x realtime" if d.checked and d.realtime else ""
+        out.line(
+            f"decode-checked {d.checked} files{speed}, {d.cached} known from earlier checks: "
+            + (f"{len(d.problems)} problems" if d.problems else "all decode cleanly")
+        )
 
 
 def cmd_status(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
@@ -379,6 +410,13 @@ def cmd_show(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
     }
     data["path"] = absolute_path(root, rec)
     data["raw_tags"] = json.loads(rec.raw_tags) if rec.raw_tags else {}
+    decoded = last_decode(catalog, rec.id)
+    if decoded is not None:
+        at, result = decoded
+        data["decode_check"] = {"at": at, "ok": result.ok, **json.loads(result.to_json())}
+        data["decode_check"]["problems"] = [
+            {"kind": p.kind, "message": p.message, "severity": p.severity} for p in result.problems
+        ]
     if out.json:
         data["history"] = [
             h.__dict__
@@ -428,6 +466,12 @@ def cmd_show(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
             out.line(f"  {key:13} {out.paint(str(value), str(value)) if key == 'state' else value}")
     out.line(f"  {'first seen':13} {_when(rec.first_seen)}")
     out.line(f"  {'last verified':13} {_when(rec.last_verified)}")
+    if decoded is None:
+        out.line(f"  {'decode check':13} never (verify --decode)")
+    else:
+        at, result = decoded
+        said = "; ".join(p.message for p in result.problems) or "plays cleanly"
+        out.line(f"  {'decode check':13} {_when(at)}: {said}")
     out.line("  history:")
     for h in history:
         out.line(
@@ -533,6 +577,18 @@ def build_parser() -> argparse.ArgumentParser:
                 help="verify only the least recently verified PCT %% of the files",
             )
             p.add_argument(
+                "--budget",
+                metavar="SIZE|TIME",
+                help="read at most this much, least recently verified first: 50GB, 500MiB, "
+                "30min, 2h (a scrub; with --oldest, whichever ends first)",
+            )
+            p.add_argument(
+                "--decode",
+                action="store_true",
+                help="also decode every file read and check it plays cleanly (FLAC MD5, "
+                "truncation, decoder errors); verdicts are cached per audio",
+            )
+            p.add_argument(
                 "--restart",
                 action="store_true",
                 help="start afresh instead of resuming an interrupted verify",
@@ -554,13 +610,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.set_defaults(func=cmd_accept)
     # Tag checks and the beets bridge register their own subcommands.
-    from phonovault.core import cli_backups, cli_beets, cli_check, cli_manifests, cli_repair
+    from phonovault.core import (
+        cli_backups,
+        cli_beets,
+        cli_catalog,
+        cli_check,
+        cli_manifests,
+        cli_repair,
+        cli_report,
+    )
 
     cli_check.add_parsers(sub, common)
     cli_beets.add_parsers(sub, common)
     cli_manifests.add_parsers(sub, common)
     cli_backups.add_parsers(sub, common)
     cli_repair.add_parsers(sub, common)
+    cli_report.add_parsers(sub, common)
+    cli_catalog.add_parsers(sub, common)
     return parser
 
 
@@ -583,6 +649,8 @@ def main(
     # open an empty one and report that all is well.
     create = args.command == "roots" and args.action == "add"
     try:
+        if getattr(args, "catalog_free", False):  # 'catalog ...' also works on a damaged one
+            return int(args.func(args, path, out))
         with Catalog(path, create=create) as catalog:
             return int(args.func(args, catalog, out))
     except PhonovaultError as exc:

@@ -1,7 +1,8 @@
 """Repair on the command line: ``repair plan`` (a dry run) and ``repair apply --yes``.
 
 The same calls the GUI makes (:mod:`phonovault.core.repair`); this module only parses
-arguments and prints. Exit 1 when something is unrepairable, skipped or failed.
+arguments and prints. Exit 1 when something is unrepairable, skipped, failed or unverified
+(written, but re-reading it afterwards failed).
 """
 
 from __future__ import annotations
@@ -81,24 +82,32 @@ def cmd_apply(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
         bar.close()
     if out.json:
         results = [{"kind": o.action.kind, "dest": o.action.dest, "result": o.result,
-                    "reason": o.reason, "quarantined": o.quarantined}
+                    "written": o.written, "reason": o.reason, "quarantined": o.quarantined}
                    for o in report.outcomes]  # fmt: skip
         out.dump({**_plan_doc(p), "applied": True, "quarantine": report.quarantine_dir,
-                  "results": results})  # fmt: skip
+                  "results": results, "cleaned": report.cleaned,
+                  "in_use": report.in_use})  # fmt: skip
     else:
         _print_report(p, report, out)
     return EXIT_OK if report.ok and not p.unrepairable else EXIT_FINDINGS
 
 
 def _print_report(p: RepairPlan, report: RepairReport, out: Out) -> None:
+    for path in report.cleaned:
+        out.line(f"removed  {path} (left behind by an interrupted repair)")
+    for path in report.in_use:
+        out.line(f"{out.paint('in use', 'warning')}   {path} (another repair is writing it?)")
     for o in report.outcomes:
-        state = {"done": "ok", "skipped": "warning", "failed": "error"}[o.result]
+        state = {"done": "ok", "skipped": "warning", "failed": "error"}.get(o.result, "warning")
         line = f"{out.paint(o.result, state):8} {o.action.kind} {o.action.dest}"
         out.line(line + (f": {o.reason}" if o.reason else ""))
         if o.quarantined:
             out.line(f"         replaced bytes kept in {o.quarantined}")
     for u in p.unrepairable:
         out.line(f"{out.paint('cannot', 'error')}   {u.path}: {u.reason}")
+    unverified = report.count("unverified")
     out.line(f"{report.count('done')} done, {report.count('skipped')} skipped, "
-             f"{report.count('failed')} failed, {len(p.unrepairable)} unrepairable"
+             f"{report.count('failed')} failed, "
+             + (f"{unverified} written but unverified, " if unverified else "")
+             + f"{len(p.unrepairable)} unrepairable"
              + (" - cancelled" if report.cancelled else ""))  # fmt: skip

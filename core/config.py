@@ -53,6 +53,11 @@ class Settings:
     # own options, e.g. "min_size": 500}. Only what differs from a rule's defaults is needed;
     # phonovault.core.rules checks the values (a wrong type is ignored, not fatal).
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The scrub the GUI runs while open: once a day, re-read this share of the library (%),
+    # least recently verified first; 0 switches it off. Headless: a timer running
+    # `phonovault verify --oldest N` (README). ``scrub_decode`` decode-checks what it reads.
+    scrub_percent: int = 0
+    scrub_decode: bool = False
 
     @property
     def effective_workers(self) -> int:

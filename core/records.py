@@ -244,3 +244,29 @@ class CoverageFile(NamedTuple):
     albumartist: str | None
     artist: str | None
     album: str | None
+
+
+# Fixity states in which a file's bytes differ from the baseline hashes stored for it.
+UNBASELINED_STATES = frozenset({"corrupt", "audio-changed"})
+
+
+class DecodeTarget(NamedTuple):
+    """A file a decode check is asked for, with what its cached verdict is keyed on."""
+
+    id: int
+    root_id: int
+    relpath: bytes
+    size: int
+    duration: float | None
+    audio_hash: str | None
+    art_hash: str | None
+    state: str
+
+    @property
+    def cache_key(self) -> str | None:
+        """The audio payload and the cover: what a decode check judges. Tag edits keep it.
+        None when the stored hashes are not the file's current bytes (a corrupt or changed
+        file keeps its baseline until accepted): its verdict must not be filed under them."""
+        if self.audio_hash is None or self.state in UNBASELINED_STATES:
+            return None
+        return f"{self.audio_hash}:{self.art_hash or ''}"

@@ -2,12 +2,25 @@
 refreshes of bad copies from good library files (DESIGN.md, "Backups", Promise 1).
 
 :func:`plan` only reads the catalog and stats files. :func:`apply` writes each file the same
-way: the source is re-hashed first (a source that fails is never used), its bytes go to a
-temp file in the destination's folder, fsync, the temp is re-hashed, the destination's
-current bytes are copied into the quarantine folder (fsync), then an atomic ``os.replace``
-and an fsync of the folder. Any OSError leaves the original untouched and the temp removed.
-Every action is journaled. Nothing is written outside registered roots and targets except
-the quarantine folder.
+way (the file-system steps are in :mod:`phonovault.core.repair_io`): the source is re-hashed
+(a source that fails is never used); the destination's folder is opened from the registered
+root or target without following symlinks and held open, and everything after goes through
+it; the destination must still be what the plan saw, and if it already holds the good bytes
+(an interrupted run wrote them) nothing is written; the source's bytes go to a temp file
+beside it, fsync, re-hash; the destination's current bytes are copied into the quarantine
+folder (fsync, checked); a last look (the destination unchanged, its folder still that
+folder under the root), an atomic rename, an fsync of the folder.
+
+Every action is journaled once, truthfully: ``done`` (the file holds the good bytes;
+``written`` says whether this run wrote them), ``skipped`` or ``failed`` (nothing was
+replaced, no temp file is left, the quarantine keeps no partial copy), or ``unverified``
+(the bytes were replaced and the old ones are in quarantine, but re-reading the file
+afterwards failed). The catalog update and the journal entry are one transaction: a kill
+leaves both or neither, so a run killed after its rename leaves a healed file that the next
+verify sees as ``ok`` and the next apply journals as found good. The next apply also removes
+(and journals) the temp files and partial quarantine copies a killed run left, unless the
+process that made them still runs. Nothing is written outside registered roots and targets
+except the quarantine folder.
 """
 
 from __future__ import annotations
@@ -15,25 +28,36 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from phonovault.core import config
 from phonovault.core.backups import target_offline_reason
-from phonovault.core.catalog import Catalog, CopyRecord, KnownFile, Root, Target
+from phonovault.core.catalog import Catalog, CopyRecord, KnownFile, Observation, Root, Target
 from phonovault.core.fixity import hash_file
 from phonovault.core.jobs import CancelToken, ProgressCallback, ProgressMeter
 from phonovault.core.judge import abs_path, record_read
 from phonovault.core.library import offline_reason
 from phonovault.core.reading import FileReadError, describe_oserror, observe
+from phonovault.core.repair_io import (
+    QTEMP_PREFIX,
+    TEMP_PREFIX,
+    Failed,
+    Folder,
+    Refused,
+    fill_temp,
+    full_key,
+    leftover,
+    new_temp_name,
+    pid_alive,
+    quarantine,
+    split,
+)
 
-__all__ = ["CopyNew", "Outcome", "RefreshCopy", "RepairPlan", "RepairReport", "RestoreFile",
-           "Unrepairable", "apply", "plan"]  # fmt: skip
+__all__ = ["TEMP_PREFIX", "CopyNew", "Outcome", "RefreshCopy", "RepairPlan", "RepairReport",
+           "RestoreFile", "Unrepairable", "apply", "plan"]  # fmt: skip
 
 Stat = tuple[int, int, int]  # size, mtime_ns, inode
-TEMP_PREFIX = ".phonovault-tmp-"
-CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +120,12 @@ class RepairPlan:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     action: Action
-    result: str  # "done" | "skipped" | "failed"
+    # "done": the file holds the good bytes; "skipped" / "failed": nothing was replaced;
+    # "unverified": the bytes were replaced but re-reading the file afterwards failed.
+    result: str
     reason: str | None = None
-    quarantined: str | None = None
+    quarantined: str | None = None  # where the replaced bytes are kept
+    written: bool = False  # whether this run replaced (or created) the file's bytes
 
 
 @dataclass(slots=True)
@@ -106,6 +133,8 @@ class RepairReport:
     outcomes: list[Outcome] = field(default_factory=list)
     cancelled: bool = False
     quarantine_dir: str = ""
+    cleaned: list[str] = field(default_factory=list)  # leftovers of killed runs, removed
+    in_use: list[str] = field(default_factory=list)  # leftovers whose process still runs
 
     def count(self, result: str) -> int:
         return sum(1 for o in self.outcomes if o.result == result)
@@ -209,7 +238,14 @@ def _plan_copy(
 
 
 class _Skip(Exception):
-    pass
+    """A precondition does not hold: nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Wrote:
+    written: bool
+    quarantined: str | None = None
+    trouble: str | None = None  # what went wrong after the rename (an fsync)
 
 
 def apply(
@@ -222,10 +258,11 @@ def apply(
 ) -> RepairReport:
     """Carry out ``plan`` action by action (see the module docstring for how each write is
     made safe); every action is journaled, done or not."""
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    qdir = os.fspath(quarantine_dir or config.data_dir() / "quarantine" / stamp)
+    qroot = os.fspath(config.data_dir() / "quarantine")
+    qdir = os.fspath(quarantine_dir or os.path.join(qroot, time.strftime("%Y%m%dT%H%M%S")))
     report = RepairReport(quarantine_dir=qdir)
     cancel = cancel or CancelToken()
+    _sweep(catalog, plan, [qdir] if quarantine_dir else _children(qroot), report)
     targets = {t.id: t for t in catalog.targets()}
     roots = {r.path: r for r in catalog.roots()}
     meter = ProgressMeter("repair", progress, total=len(plan.actions))
@@ -233,56 +270,42 @@ def apply(
         if cancel.cancelled:
             report.cancelled = True
             break
-        quarantined: str | None = None
         try:
-            if action.kind != "restore":
-                t = targets.get(getattr(action, "target_id", -1))
-                reason = target_offline_reason(t) if t else "the target is no longer registered"
-                if reason:
-                    raise _Skip(f"target offline: {reason}")
-            else:
-                r = roots.get(action.base)
-                reason = offline_reason(catalog, r) if r else "the root is no longer registered"
-                if reason:
-                    raise _Skip(f"library folder offline: {reason}")
-            quarantined = _write(action, qdir)
-            _settle(catalog, action)
-            outcome = Outcome(action, "done", None, quarantined)
-        except _Skip as exc:
-            outcome = Outcome(action, "skipped", str(exc))
+            _check_online(catalog, action, targets, roots)
+            outcome = _finish(catalog, action, _write(action, qdir))
+        except (_Skip, Refused) as exc:
+            outcome = _journal(catalog, Outcome(action, "skipped", str(exc)))
+        except Failed as exc:
+            outcome = _journal(catalog, Outcome(action, "failed", exc.reason))
         except (OSError, FileReadError) as exc:
             reason = exc.reason if isinstance(exc, FileReadError) else describe_oserror(exc)
-            outcome = Outcome(action, "failed", reason, quarantined)
+            outcome = _journal(catalog, Outcome(action, "failed", reason))
         report.outcomes.append(outcome)
-        _journal(catalog, outcome)
         meter.file_done(action.dest)
     meter.finish()
     return report
 
 
-def _inside(path: str, base: str) -> bool:
-    """Whether ``path`` (which may not exist yet) lies inside ``base``, where ``base`` is the
-    folder as registered: it must still be that real folder (not a symlink swapped in since,
-    not missing: an unplugged root is never re-created), and the destination's folder must
-    resolve inside it."""
-    if not os.path.isdir(base) or os.path.realpath(base) != base:
-        return False
-    if ".." in path.split(os.sep):
-        return False
-    parent = os.path.dirname(path)
-    while not os.path.exists(parent) and parent != base and len(parent) > len(base):
-        parent = os.path.dirname(parent)  # folders still to be made: check what exists
-    real = os.path.realpath(parent)
-    return os.path.commonpath([base, real]) == base
+def _check_online(
+    catalog: Catalog, action: Action, targets: dict[int, Target], roots: dict[str, Root]
+) -> None:
+    if action.kind != "restore":
+        t = targets.get(getattr(action, "target_id", -1))
+        reason = target_offline_reason(t) if t else "the target is no longer registered"
+        if reason:
+            raise _Skip(f"target offline: {reason}")
+    else:
+        r = roots.get(action.base)
+        reason = offline_reason(catalog, r) if r else "the root is no longer registered"
+        if reason:
+            raise _Skip(f"library folder offline: {reason}")
 
 
-def _write(action: Action, qdir: str) -> str | None:
-    """The guarded write of one action; returns where the replaced bytes were quarantined."""
-    dest = action.dest
-    if not _inside(dest, action.base):
-        raise _Skip(f"refused: {dest} is outside {action.base}")
-    if _stat(dest) != action.dest_stat:
-        raise _Skip("the destination changed since the plan")
+def _write(action: Action, qdir: str) -> _Wrote:
+    """The guarded write of one action (the module docstring tells the steps)."""
+    parts, name = split(action.dest, action.base)
+    if _stat(action.dest) != action.dest_stat:
+        raise _Skip(_what_changed(action.dest_stat, _stat(action.dest)))
     try:
         src_st = os.stat(action.source)
         got = hash_file(action.source, algorithm=action.algo)
@@ -290,86 +313,171 @@ def _write(action: Action, qdir: str) -> str | None:
         raise _Skip(f"source failed its re-hash: {describe_oserror(exc)}") from exc
     if got.file_hash != action.file_hash:
         raise _Skip("source failed its re-hash (its bytes are not the expected ones)")
-    folder = os.path.dirname(dest)
-    os.makedirs(folder, exist_ok=True)  # below the base only: _inside() checked it exists
-    if not _inside(dest, action.base):
-        raise _Skip(f"refused: {dest} is outside {action.base}")
-    tmp = os.path.join(folder, f"{TEMP_PREFIX}{uuid.uuid4().hex}")
+    with Folder(action.base, parts, create=True) as folder:
+        here = folder.stat(name)
+        now = None if here is None else (here.st_size, here.st_mtime_ns, here.st_ino)
+        if now != action.dest_stat:
+            raise _Skip(_what_changed(action.dest_stat, now))
+        old = None if here is None else folder.hash(name, action.algo, "reading the old file")
+        if old == action.file_hash:
+            return _Wrote(False)  # an interrupted run had written it
+        tmp = new_temp_name()
+        try:
+            fill_temp(action.source, src_st, folder, tmp, action.file_hash, action.algo)
+            kept = None if old is None else quarantine(folder, name, action.dest, old,
+                                                       action.algo, qdir)  # fmt: skip
+            try:
+                if full_key(folder.stat(name)) != full_key(here):
+                    raise _Skip("the destination changed while it was being repaired")
+                if not folder.still_inside():
+                    raise _Skip(
+                        f"refused: {os.path.dirname(action.dest)} moved while it "
+                        f"was being repaired (it is no longer under {action.base})"
+                    )
+                if here is None:
+                    folder.place(tmp, name)
+                else:
+                    folder.rename(tmp, name)
+            except BaseException:
+                if kept:  # nothing was replaced: the quarantine keeps replaced bytes only
+                    with contextlib.suppress(OSError):
+                        os.unlink(kept)
+                raise
+        except BaseException:
+            with contextlib.suppress(OSError):
+                folder.unlink(tmp)
+            raise
+        try:
+            os.fsync(folder.fd)
+        except OSError as exc:
+            return _Wrote(True, kept, f"syncing its folder failed: {describe_oserror(exc)}")
+    return _Wrote(True, kept)
+
+
+def _what_changed(planned: Stat | None, now: Stat | None) -> str:
+    what = ("a file appeared there" if planned is None
+            else "it was deleted, or is a symlink now" if now is None
+            else "it was replaced by another file" if now[2] != planned[2]
+            else "it was written to")  # fmt: skip
+    return f"the destination changed since the plan ({what})"
+
+
+def _finish(catalog: Catalog, action: Action, wrote: _Wrote) -> Outcome:
+    """Re-read what is now at the destination; record it and journal the outcome in one
+    transaction (a kill leaves both or neither)."""
     try:
-        _copy_file(action.source, tmp)
-        os.utime(tmp, ns=(src_st.st_atime_ns, src_st.st_mtime_ns))
-        if hash_file(tmp, algorithm=action.algo).file_hash != action.file_hash:
-            raise OSError(0, "the written file failed its re-hash")
-        quarantined = None
-        if action.dest_stat is not None:
-            quarantined = _quarantine(dest, qdir)
-        if not _inside(dest, action.base):  # the folders changed under us while we copied
-            raise _Skip(f"refused: {dest} no longer lies inside {action.base}")
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(folder)
-    return quarantined
+        obs = _observe(catalog, action)
+    except (OSError, FileReadError) as exc:
+        why = exc.reason if isinstance(exc, FileReadError) else describe_oserror(exc)
+        if wrote.written:
+            return _journal(catalog, Outcome(
+                action, "unverified", f"written, but re-reading it afterwards failed: {why}; "
+                "run 'phonovault verify'", wrote.quarantined, True))  # fmt: skip
+        return _journal(catalog, Outcome(action, "failed", f"re-reading it failed: {why}"))
+    assert obs.digests is not None
+    good = obs.digests.file_hash == action.file_hash
+    if wrote.trouble or not good:
+        why = wrote.trouble or "the file re-read afterwards does not have the good bytes"
+        outcome = Outcome(action, "unverified" if wrote.written else "failed",
+                          f"written, but {why}" if wrote.written else why,
+                          wrote.quarantined, wrote.written)  # fmt: skip
+    elif wrote.written:
+        outcome = Outcome(action, "done", None, wrote.quarantined, True)
+    else:
+        outcome = Outcome(action, "done", "it already had the good bytes (an interrupted "
+                          "repair had written them); nothing was written")  # fmt: skip
+    with catalog.transaction():
+        _record(catalog, action, obs, good)
+        _journal(catalog, outcome)
+    return outcome
 
 
-def _copy_file(src: str, dst: str) -> None:
-    """Copy ``src`` into a new file ``dst`` and fsync it (tests inject failures here)."""
-    with open(src, "rb") as fin, open(dst, "xb") as fout:
-        while chunk := fin.read(CHUNK):
-            fout.write(chunk)
-        fout.flush()
-        os.fsync(fout.fileno())
+def _observe(catalog: Catalog, action: Action) -> Observation:
+    if isinstance(action, RestoreFile):
+        relpath = catalog.known_file(action.file_id).relpath
+        return observe(action.dest, relpath, algorithm=action.algo)
+    assert isinstance(action, RefreshCopy | CopyNew)
+    return observe(action.dest, action.relpath, algorithm=action.algo, read_tags_too=False)
 
 
-def _fsync_dir(folder: str) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _quarantine(path: str, qdir: str) -> str:
-    """Copy ``path`` into the quarantine tree under its own absolute path; fsync."""
-    rel = os.path.splitdrive(os.path.abspath(path))[1].lstrip(os.sep)
-    where = os.path.join(qdir, rel)
-    n = 1
-    while os.path.lexists(where):
-        where = os.path.join(qdir, f"{rel}.{n}")
-        n += 1
-    os.makedirs(os.path.dirname(where), exist_ok=True)
-    _copy_file(path, where)
-    _fsync_dir(os.path.dirname(where))
-    return where
-
-
-def _settle(catalog: Catalog, action: Action) -> None:
-    """Tell the catalog what the write changed, through the normal paths."""
+def _record(catalog: Catalog, action: Action, obs: Observation, good: bool) -> None:
+    """Tell the catalog what the file now is, through the normal paths."""
     now = time.time()
     if isinstance(action, RestoreFile):
         k = catalog.known_file(action.file_id)
-        root = catalog.root(action.root_id)
-        obs = observe(action.dest, k.relpath, algorithm=action.algo)
-        with catalog.transaction():
-            record_read(catalog, root, k, obs, now)
+        record_read(catalog, catalog.root(action.root_id), k, obs, now)
         return
-    obs = observe(action.dest, action.relpath, algorithm=action.algo, read_tags_too=False)
     d = obs.digests
-    assert d is not None
-    state = "match" if d.file_hash == action.file_hash else "corrupt"
-    with catalog.transaction():
-        catalog.save_copies([CopyRecord(action.target_id, action.file_id, action.relpath,
-                                        obs.size, obs.mtime_ns, obs.inode, d.file_hash,
-                                        d.audio_hash, d.algorithm, state, now,
-                                        f"written by repair ({action.kind})")])  # fmt: skip
+    assert d is not None and isinstance(action, RefreshCopy | CopyNew)
+    catalog.save_copies([CopyRecord(action.target_id, action.file_id, action.relpath,
+                                    obs.size, obs.mtime_ns, obs.inode, d.file_hash,
+                                    d.audio_hash, d.algorithm, "match" if good else "corrupt",
+                                    now, f"written by repair ({action.kind})")])  # fmt: skip
 
 
-def _journal(catalog: Catalog, o: Outcome) -> None:
+def _journal(catalog: Catalog, o: Outcome) -> Outcome:
     a = o.action
     detail = {"source": a.source, "dest": a.dest, "file_hash": a.file_hash,
               "audio_hash": a.audio_hash, "algo": a.algo, "why": a.why, "result": o.result,
-              "reason": o.reason, "quarantined": o.quarantined}  # fmt: skip
+              "written": o.written, "reason": o.reason, "quarantined": o.quarantined}  # fmt: skip
     with catalog.transaction():
         catalog.add_journal(a.kind, time.time(), file_id=a.file_id, path=a.dest, detail=detail)
+    return o
+
+
+# -- leftovers of killed runs -----------------------------------------------------------------
+
+
+def _children(folder: str) -> list[str]:
+    try:
+        return [e.path for e in os.scandir(folder) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def _sweep(catalog: Catalog, plan: RepairPlan, qdirs: list[str], report: RepairReport) -> None:
+    """Remove what killed runs left: temp files in the folders this plan writes to, and
+    partial copies at the top of quarantine folders; journal each removal. One whose writer
+    still runs (another repair) is left alone and reported."""
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    for action in plan.actions:
+        with contextlib.suppress(Refused):
+            parts, _ = split(action.dest, action.base)
+            if (action.base, parts) in seen:
+                continue
+            seen.add((action.base, parts))
+            try:
+                folder = Folder(action.base, parts, create=False)
+            except OSError:
+                continue
+            with folder:
+                for name in folder.names():
+                    path = os.path.join(action.base, *parts, name)
+                    if _stale(name, path, report):
+                        with contextlib.suppress(OSError):
+                            folder.unlink(name)
+                            _cleaned(catalog, path, report)
+    for qdir in qdirs:
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(qdir):
+                if entry.name.startswith(QTEMP_PREFIX) and _stale(entry.name, entry.path, report):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+                        _cleaned(catalog, entry.path, report)
+
+
+def _stale(name: str, path: str, report: RepairReport) -> bool:
+    pid = leftover(name)
+    if pid is None:
+        return False
+    if pid and pid_alive(pid):
+        report.in_use.append(path)
+        return False
+    return True
+
+
+def _cleaned(catalog: Catalog, path: str, report: RepairReport) -> None:
+    report.cleaned.append(path)
+    with catalog.transaction():
+        catalog.add_journal("cleanup", time.time(), path=path, detail={
+            "removed": path, "why": "left behind by a repair that was interrupted"})  # fmt: skip

@@ -13,11 +13,13 @@ import math
 import os
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from phonovault.core.catalog import Catalog, KnownFile, Observation, Root
+from phonovault.core.decoding import DecodeReport, decode_files
 from phonovault.core.fixity import HashCancelled
+from phonovault.core.integrity import DecodePool
 from phonovault.core.jobs import CancelToken, ProgressCallback, ProgressMeter, parallel_map
 from phonovault.core.judge import (
     FIXITY_KINDS,
@@ -32,6 +34,7 @@ from phonovault.core.judge import (
 )
 from phonovault.core.library import absolute_path, locate
 from phonovault.core.reading import FileReadError, observe
+from phonovault.core.scrub import Budget
 from phonovault.core.walk import root_offline_reason, walk_root
 
 __all__ = ["MESSAGES", "STATES", "VerifyReport", "VerifyResult", "accept", "verify"]
@@ -56,8 +59,10 @@ class VerifyReport:
     indexed: int = 0  # new files met while looking for moved ones (now in the catalog)
     cancelled: bool = False
     resumed: bool = False
+    out_of_time: bool = False  # a time budget ran out: the rest waits for the next scrub
     seconds: float = 0.0
     bytes_read: int = 0
+    decode: DecodeReport | None = None  # with decode=True
 
     @property
     def summary(self) -> dict[str, int]:
@@ -73,18 +78,26 @@ def verify(
     cancel: CancelToken | None = None,
     resume: bool = True,
     oldest: float | None = None,
+    budget: Budget | None = None,
+    decode: bool = False,
+    decode_workers: int | None = None,
 ) -> VerifyReport:
     """Re-read every file of the given roots (all roots when None) and classify it.
 
-    ``oldest`` (a fraction: 0.1 is 10 %) re-reads only the least recently verified part of
-    the library, so a large library is covered over several runs, like a RAID scrub. A run
-    that was killed or cancelled is resumed: files it already verified are skipped.
+    ``oldest`` (a fraction: 0.1 is 10 %) and ``budget`` (bytes or minutes) re-read only the
+    least recently verified part of the library, so a large library is covered over several
+    runs, like a RAID scrub. A run that was killed or cancelled is resumed: files it already
+    verified are skipped. ``decode`` also decode-checks what was read (integrity.py), in
+    slices, so a cancelled or time-limited run has decoded what it read so far.
     """
     started = time.monotonic()
     report = VerifyReport()
     cancel = cancel or CancelToken()
+    deadline = started + budget.seconds if budget and budget.seconds else None
     roots = [r for r in catalog.roots() if root_ids is None or r.id in root_ids]
     params: dict[str, object] = {"roots": sorted(r.id for r in roots), "oldest": oldest}
+    if budget is not None:
+        params["budget"] = [budget.bytes, budget.seconds]
     unfinished = catalog.unfinished_job("verify", params) if resume else None
     if unfinished:
         job_id, since = unfinished
@@ -106,47 +119,110 @@ def verify(
             )
             continue
         todo.extend((root, f) for f in files)
-    todo = _select(todo, since if unfinished else None, oldest)
-    meter = ProgressMeter(
-        "verify", progress, total=len(todo), bytes_total=sum(f.size for _, f in todo)
-    )
-    run = _Run(catalog, report, cancel)
-    run.read(todo, workers, meter)
+    todo = _select(todo, since if unfinished else None, oldest, budget)
+    size = sum(f.size for _, f in todo)
+    # With decode, every byte is read once and decoded once: the bar counts both.
+    meter = ProgressMeter("verify", progress, total=len(todo), bytes_total=size * (1 + decode))
+
+    def out_of_time() -> bool:
+        if deadline is not None and time.monotonic() >= deadline:
+            report.out_of_time = True
+        return cancel.cancelled or report.out_of_time
+
+    run = _Run(catalog, report, out_of_time, cancel)
+    decoded = report.decode = DecodeReport() if decode else None
+    if decoded is not None and todo:
+        # Slices keep reading and decoding in step: a cancel or a spent budget leaves
+        # every file read so far decoded too. One pool of decoder processes serves them all.
+        with DecodePool(decode_workers) as pool:
+            for start in range(0, len(todo), _DECODE_SLICE):
+                if out_of_time():
+                    break
+                first = len(report.results)
+                run.read(todo[start : start + _DECODE_SLICE], workers, meter)
+                ids = [r.file_id for r in report.results[first:]
+                       if r.state in _DECODABLE and r.file_id is not None]  # fmt: skip
+                part = decode_files(
+                    catalog,
+                    catalog.decode_targets(ids),
+                    pool=pool,
+                    meter=meter,
+                    should_stop=out_of_time,
+                )
+                _add_decode(decoded, part)
+    else:
+        run.read(todo, workers, meter)
     if not cancel.cancelled:
         run.follow_gone()
     meter.finish()
     report.cancelled = cancel.cancelled
-    report.bytes_read = meter.bytes_done
+    report.bytes_read = meter.bytes_done - (report.decode.bytes if report.decode else 0)
     if not report.cancelled:
         catalog.finish_job(job_id, "done", time.time())
     report.seconds = time.monotonic() - started
     return report
 
 
+_DECODE_SLICE = 64
+_DECODABLE = frozenset({"ok", "tags-changed", "corrupt", "audio-changed", "moved"})
+
+
+def _add_decode(total: DecodeReport, part: DecodeReport) -> None:
+    total.checked += part.checked
+    total.cached += part.cached
+    total.failed.extend(part.failed)
+    total.problems.extend(part.problems)
+    total.audio_seconds += part.audio_seconds
+    total.bytes += part.bytes
+    total.seconds += part.seconds
+    total.cancelled = part.cancelled
+
+
 def _select(
-    todo: list[tuple[Root, KnownFile]], resumed_since: float | None, oldest: float | None
+    todo: list[tuple[Root, KnownFile]],
+    resumed_since: float | None,
+    oldest: float | None,
+    budget: Budget | None = None,
 ) -> list[tuple[Root, KnownFile]]:
     """What this run still has to read: when resuming, skip what the interrupted run already
-    verified; with ``oldest``, keep only that fraction of the files, least recently verified
-    first (counting what an interrupted run of the same scrub already did)."""
-    done = 0
+    verified; with ``oldest`` or a byte ``budget``, keep only that share of the files, least
+    recently verified first (counting what an interrupted run of the same scrub already
+    did). A time budget orders the files the same way and stops the reading when it runs
+    out. The first file always fits, so a budget smaller than one file still moves on."""
+    done: list[tuple[Root, KnownFile]] = []
     if resumed_since is not None:
         left = [i for i in todo if not (i[1].last_verified and i[1].last_verified >= resumed_since)]
-        done, todo = len(todo) - len(left), left
-    if oldest is None:
+        done = [i for i in todo if i[1].last_verified and i[1].last_verified >= resumed_since]
+        todo = left
+    if oldest is None and budget is None:
         return todo
-    wanted = math.ceil((len(todo) + done) * max(0.0, min(1.0, oldest))) - done
     todo = sorted(todo, key=lambda item: (item[1].last_verified or 0.0, item[1].id))
-    return todo[: max(0, wanted)]
+    if oldest is not None:
+        wanted = math.ceil((len(todo) + len(done)) * max(0.0, min(1.0, oldest))) - len(done)
+        todo = todo[: max(0, wanted)]
+    if budget is not None and budget.bytes is not None:
+        spent = sum(k.size for _, k in done)
+        kept: list[tuple[Root, KnownFile]] = []
+        for item in todo:
+            if spent + item[1].size > budget.bytes and (kept or done):
+                break
+            spent += item[1].size
+            kept.append(item)
+        todo = kept
+    return todo
 
 
 class _Run:
     """The state of one verify run: roots found offline, files found gone."""
 
-    def __init__(self, catalog: Catalog, report: VerifyReport, cancel: CancelToken) -> None:
+    def __init__(
+        self, catalog: Catalog, report: VerifyReport, stop: Callable[[], bool],
+        cancel: CancelToken,
+    ) -> None:  # fmt: skip
         self.catalog = catalog
         self.report = report
-        self.cancel = cancel
+        self.stop = stop  # cancelled, or a time budget ran out: read nothing more
+        self.cancel = cancel  # cancelled: not even the search for moved files
         self.offline: dict[int, str] = {}
         self.gone: dict[int, tuple[Root, list[KnownFile]]] = {}
 
@@ -170,13 +246,13 @@ class _Run:
                 algorithm=k.hash_algo or "blake3",
                 read_tags_too=False,
                 on_bytes=meter.add_bytes,
-                should_stop=lambda: self.cancel.cancelled or root.id in self.offline,
+                should_stop=lambda: self.stop() or root.id in self.offline,
             )
 
         catalog, report = self.catalog, self.report
         with catalog.batch() as batch:
             for (root, k), obs, exc in parallel_map(
-                read_one, todo, workers, lambda: self.cancel.cancelled, on_tick=meter.tick
+                read_one, todo, workers, self.stop, on_tick=meter.tick
             ):
                 path = abs_path(root, k.relpath)
                 if root.id in self.offline:
@@ -222,6 +298,8 @@ class _Run:
                 continue
             gone = GoneSet(records)
             self._search_moves(root, gone)
+            if self.cancel.cancelled:  # not searched to the end: judge them next time
+                return
             with self.catalog.transaction():
                 for k, state, where in settle_gone(self.catalog, root, gone, time.time()):
                     old = abs_path(root, k.relpath)

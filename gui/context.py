@@ -18,6 +18,7 @@ from phonovault.core.backups import add_target as add_backup_target
 from phonovault.core.beets_bridge import DriftReport, drift
 from phonovault.core.catalog import Catalog, Target
 from phonovault.core.config import Settings
+from phonovault.core.decoding import DecodeReport, decode_files
 from phonovault.core.jobs import CancelToken, ProgressCallback
 from phonovault.core.library import absolute_path, add_root
 from phonovault.core.plugin_api import PluginProblem, Plugins, Rule, load_plugins
@@ -98,7 +99,12 @@ class AppContext(QObject):
 
         return self.jobs.submit(title, run)
 
-    def verify(self, oldest: float | None = None) -> Job:
+    def verify(
+        self, oldest: float | None = None, *, decode: bool = False, scheduled: bool = False
+    ) -> Job:
+        """Re-read files (all, or the least recently verified ``oldest`` share), and with
+        ``decode`` also decode-check them; ``scheduled`` names the job as the daily scrub."""
+
         def run(catalog: Catalog, progress: ProgressCallback, cancel: CancelToken) -> VerifyReport:
             return verify(
                 catalog,
@@ -106,10 +112,24 @@ class AppContext(QObject):
                 progress=progress,
                 cancel=cancel,
                 oldest=oldest,
+                decode=decode,
             )
 
         title = "Verify all" if oldest is None else f"Verify oldest {oldest * 100:g}%"
-        return self.jobs.submit(title, run)
+        if scheduled:
+            title = f"Scheduled scrub: verify oldest {(oldest or 1) * 100:g}%"
+        return self.jobs.submit(title + (" with decode check" if decode else ""), run)
+
+    def decode_check(self, file_ids: Sequence[int]) -> Job:
+        """Decode these files now (the user asked: no cached verdict is reused)."""
+        ids = list(file_ids)
+
+        def run(catalog: Catalog, progress: ProgressCallback, cancel: CancelToken) -> DecodeReport:
+            targets = catalog.decode_targets(ids)
+            return decode_files(catalog, targets, progress=progress, cancel=cancel, force=True)
+
+        n = len(ids)
+        return self.jobs.submit(f"Decode check {n} file" + ("" if n == 1 else "s"), run)
 
     def beets_drift(
         self, db_path: str | os.PathLike[str], directory: str | os.PathLike[str] | None = None

@@ -28,6 +28,8 @@ from phonovault.core.jobs import format_size
 from phonovault.core.watch import WatchStatus
 from phonovault.gui.context import AppContext
 from phonovault.gui.loader import BackgroundQuery
+from phonovault.gui.report_export import ReportExporter
+from phonovault.gui.scrub import ScrubScheduler
 from phonovault.gui.style import icon
 from phonovault.gui.views.activity_view import ActivityPage
 from phonovault.gui.views.albums_view import AlbumsPage
@@ -79,6 +81,7 @@ class MainWindow(QMainWindow):
         ctx.catalog_changed.connect(self._refresh_timer.start)
         ctx.file_requested.connect(self.show_file)
         ctx.jobs.finished.connect(self._job_finished)
+        self.scrub = ScrubScheduler(ctx, self)
         self.refresh()
 
     # -- construction --------------------------------------------------------------------
@@ -124,6 +127,14 @@ class MainWindow(QMainWindow):
             lambda: ctx.verify(oldest=0.1),
             "Re-read the least recently verified tenth of the library",
         )
+        self.act_verify_decode = self._action(
+            "verify",
+            "Verify All with Decode Check",
+            None,
+            lambda: ctx.verify(decode=True),
+            "Re-read every file and decode it: finds damage that was there before the first "
+            "scan (slow; results are kept per file)",
+        )
         self.act_check = self._action(
             "findings",
             "Check Tags",
@@ -159,9 +170,13 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         file_menu.addActions([self.act_add, self.act_settings])
         file_menu.addSeparator()
+        self.report_export = ReportExporter(ctx, self)  # File > Export Health Report…
+        file_menu.addAction(self.report_export.action)
+        file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         check = menu.addMenu("&Check")
-        check.addActions([self.act_scan, self.act_check, self.act_verify, self.act_verify_oldest])
+        check.addActions([self.act_scan, self.act_check, self.act_verify, self.act_verify_oldest,
+                          self.act_verify_decode])  # fmt: skip
         check.addSeparator()
         check.addAction(self.act_beets)
         check.addSeparator()

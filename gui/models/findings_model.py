@@ -21,7 +21,8 @@ from phonovault.gui.style import STATE_COLORS, severity_icon, state_icon
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_LABELS = {"error": "Errors", "warning": "Warnings", "info": "Information"}
-KIND_ORDER = ("corrupt", "missing", "audio-changed", "unreadable", "moved",
+KIND_ORDER = ("corrupt", "missing", "decode-error", "md5-mismatch", "truncated",
+              "undecodable", "audio-changed", "unreadable", "cover-damaged", "moved",
               "tags-changed")  # fmt: skip
 KIND_LABELS = {
     "corrupt": "Corrupt (bit rot)",
@@ -30,6 +31,11 @@ KIND_LABELS = {
     "unreadable": "Unreadable",
     "moved": "Moved or renamed",
     "tags-changed": "Tags changed",
+    "decode-error": "Decoding errors",
+    "md5-mismatch": "FLAC checksum mismatch",
+    "truncated": "Truncated",
+    "undecodable": "Does not decode",
+    "cover-damaged": "Damaged cover art",
 }
 COLUMNS = ("File", "What was found", "Since")
 ROLE_KIND = Qt.ItemDataRole.UserRole + 1  # the kind of a kind group or a finding

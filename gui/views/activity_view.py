@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from phonovault.core.backups import BackupReport
 from phonovault.core.catalog import JobRow, JournalEntry
+from phonovault.core.decoding import DecodeReport
 from phonovault.core.repair import RepairReport
 from phonovault.core.scan import ScanReport
 from phonovault.core.verify import VerifyReport
@@ -75,7 +76,18 @@ def result_summary(result: Any) -> str:
         summary = result.summary
         ranked = sorted(summary, key=lambda s: STATE_RANK.index(s) if s in STATE_RANK else 99)
         parts = [f"{summary[s]:,} {STATE_LABELS.get(s, s).lower()}" for s in ranked]
-        return (", ".join(parts) or "nothing to verify") + _offline(result.offline_roots)
+        text = (", ".join(parts) or "nothing to verify") + _offline(result.offline_roots)
+        if result.decode is not None:
+            text += "; " + result_summary(result.decode)
+        if result.out_of_time:
+            text += "; time budget used up"
+        return text
+    if isinstance(result, DecodeReport):
+        n = result.checked + result.cached
+        problems = len(result.problems)
+        return f"{n:,} decode-checked: " + (
+            f"{problems:,} problem" + ("" if problems == 1 else "s") if problems else "all clean"
+        )
     if isinstance(result, RepairReport):
         parts = [f"{result.count(r):,} {r}" for r in ("done", "skipped", "failed")]
         return ", ".join(p for p in parts if not p.startswith("0 ")) or "nothing to repair"

@@ -47,7 +47,10 @@ from PySide6.QtWidgets import (
 )
 
 from phonovault.core.catalog import FileRecord
+from phonovault.core.decoding import last_decode
 from phonovault.core.errors import NotInCatalogError, TagReadError
+from phonovault.core.integrity import DecodeResult
+from phonovault.core.records import UNBASELINED_STATES
 from phonovault.core.rules import RULE_PREFIX, finding_details
 from phonovault.core.tags import read_cover
 from phonovault.gui.context import AppContext
@@ -145,7 +148,20 @@ def tech_fields(r: FileRecord) -> list[Section]:
     return [("Stream and file", [(k, v) for k, v in rows if v])]
 
 
-def fixity_fields(r: FileRecord) -> list[Section]:
+def decode_text(decoded: tuple[float, DecodeResult] | None, state: str = "ok") -> str:
+    """The last decode check, as the Fixity tab shows it."""
+    if decoded is None:
+        if state in UNBASELINED_STATES:  # its verdicts are not kept (see decoding.py)
+            return "not kept while the audio differs from its baseline (see Findings)"
+        return "never (Decode check in the file's menu)"
+    at, result = decoded
+    said = "; ".join(p.message for p in result.problems) or "plays cleanly"
+    return f"{when(at)}: {said}"
+
+
+def fixity_fields(
+    r: FileRecord, decoded: tuple[float, DecodeResult] | None = None
+) -> list[Section]:
     hashes = [
         ("File hash", r.file_hash or "not computed"),
         ("Audio hash", r.audio_hash or "not computed"),
@@ -153,7 +169,8 @@ def fixity_fields(r: FileRecord) -> list[Section]:
         ("SHA-256", r.sha256 or "not stored"),
     ]  # fmt: skip
     checks = [("First seen", when(r.first_seen)), ("Last read", when(r.last_read)),
-              ("Last verified", when(r.last_verified))]  # fmt: skip
+              ("Last verified", when(r.last_verified) or "never"),
+              ("Decode check", decode_text(decoded, r.state))]  # fmt: skip
     return [("Hashes", hashes), ("Checks", checks)]
 
 
@@ -387,7 +404,8 @@ class DetailsPane(QWidget):
         marks = self._rule_marks(file_id)
         self.tags_tree.set_sections(tag_fields(record, frozenset(marks)), marks)
         self.tech_tree.set_sections(tech_fields(record))
-        self.fixity_tree.set_sections(fixity_fields(record))
+        decoded = last_decode(self.ctx.catalog, file_id)
+        self.fixity_tree.set_sections(fixity_fields(record, decoded))
         self._fill_history(file_id)
         self._fill_findings(file_id)
         self.path.setText(path)

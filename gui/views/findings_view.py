@@ -89,6 +89,34 @@ EXPLANATIONS = {
         "The new checksum is the baseline now; the old one stays in the history.",
         "Nothing, unless you did not make or expect that edit.",
     ),
+    "decode-error": (
+        "Decoding the audio met damaged data: the format's own checks (frame checksums, "
+        "bitstream rules) failed. A player will skip, click or stop there. The damage may be "
+        "older than Phonovault's first scan, so the checksum alone could not see it.",
+        "Restore the file from a backup or a fresh download or rip; decode-check the copy "
+        "before you use it. If every copy is damaged, the message says where in the track.",
+    ),
+    "md5-mismatch": (
+        "Every FLAC file carries an MD5 checksum of its decoded audio. This file decodes, but "
+        "to different audio than it was made from: something changed it after encoding.",
+        "Restore it from a backup or re-download or re-rip it. 'flac -t' gives the same "
+        "verdict if you want a second opinion.",
+    ),
+    "truncated": (
+        "The file ends early: less audio decodes than its header promises (or an Ogg stream "
+        "lacks its last page). An interrupted download or copy does this.",
+        "Download, copy or rip it again; restore it from a backup if one is complete.",
+    ),
+    "undecodable": (
+        "No audio could be decoded from the file: it may not be the format its name says, "
+        "or be damaged from the start.",
+        "Check the file in a player. Replace it from a backup or the original source.",
+    ),
+    "cover-damaged": (
+        "An embedded cover image does not decode. The audio is fine; players may show no "
+        "cover or a broken one.",
+        "Re-embed the cover with your tagger (this is a tag edit: the audio hash stays).",
+    ),
 }
 SEVERITY_HINTS = {
     "error": "Files that are damaged, gone or unreadable. Deal with these first.",

@@ -65,6 +65,7 @@ class SettingsDialog(QDialog):
         general_layout = QVBoxLayout(general)
         general_layout.addWidget(self._folders_box())
         general_layout.addWidget(self._reading_box())
+        general_layout.addWidget(self._scrub_box())
         general_layout.addWidget(self._catalog_box())
         self.rules = RulesEditor(ctx.rule_infos(), self)
         self.tabs = QTabWidget(self)
@@ -148,6 +149,33 @@ class SettingsDialog(QDialog):
         )
         return box
 
+    def _scrub_box(self) -> QGroupBox:
+        box = QGroupBox("Scheduled scrub", self)
+        settings = self.ctx.settings
+        self.scrub_percent = QSpinBox(box)
+        self.scrub_percent.setRange(0, 100)
+        self.scrub_percent.setSuffix(" % of the library each day")
+        self.scrub_percent.setSpecialValueText("Off")
+        self.scrub_percent.setValue(max(0, min(100, settings.scrub_percent)))
+        self.scrub_decode = QCheckBox("Also decode-check what it reads (slower)", box)
+        self.scrub_decode.setChecked(settings.scrub_decode)
+        form = QFormLayout(box)
+        row = QHBoxLayout()
+        row.addWidget(self.scrub_percent)
+        row.addStretch(1)
+        form.addRow("Verify:", row)
+        form.addRow("", self.scrub_decode)
+        form.addRow(
+            "",
+            _hint(
+                "While Phonovault is open, it re-reads the least recently verified files once "
+                "a day, so the whole library is checked every few days or weeks. Without the "
+                "window, a timer can run 'phonovault verify --oldest 10' (see the README).",
+                box,
+            ),
+        )
+        return box
+
     def _catalog_box(self) -> QGroupBox:
         box = QGroupBox("Catalog", self)
         self.catalog_path = QLineEdit(str(self.ctx.catalog_path), box)
@@ -214,7 +242,11 @@ class SettingsDialog(QDialog):
 
     def _save(self) -> None:
         new = dataclasses.replace(
-            self.ctx.settings, workers=self.workers.value(), with_sha256=self.sha256.isChecked()
+            self.ctx.settings,
+            workers=self.workers.value(),
+            with_sha256=self.sha256.isChecked(),
+            scrub_percent=self.scrub_percent.value(),
+            scrub_decode=self.scrub_decode.isChecked(),
         )
         new = self.rules.apply(new)
         if new != self.ctx.settings:

@@ -15,7 +15,7 @@ from pathlib import Path
 import audiogen
 import pytest
 
-from phonovault.core import repair as repair_module
+from phonovault.core import repair_io
 from phonovault.core.backups import add_target, verify_target
 from phonovault.core.catalog import Catalog
 from phonovault.core.cli import main
@@ -149,24 +149,21 @@ def test_failing_write_leaves_original_untouched(
     damaged = victim.read_bytes()
     verify(catalog)
     p = plan(catalog)
-    real_copy = repair_module._copy_file
+    real_write = repair_io._write_chunk
 
     if how == "enospc-temp-write":
 
-        def copy_file(src: str, dst: str) -> None:
-            if os.path.basename(dst).startswith(repair_module.TEMP_PREFIX):
-                with open(dst, "xb") as fh:
-                    fh.write(b"partial")
-                raise OSError(errno.ENOSPC, "No space left on device")
-            real_copy(src, dst)
+        def write_chunk(fd: int, data: bytes) -> None:  # part of the temp file, then full
+            real_write(fd, data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
 
-        monkeypatch.setattr(repair_module, "_copy_file", copy_file)
+        monkeypatch.setattr(repair_io, "_write_chunk", write_chunk)
     else:
 
-        def replace(src: str, dst: str) -> None:
+        def rename(self: repair_io.Folder, src: str, dst: str) -> None:
             raise OSError(errno.EACCES, "Permission denied")
 
-        monkeypatch.setattr(repair_module.os, "replace", replace)
+        monkeypatch.setattr(repair_io.Folder, "rename", rename)
     report = apply(catalog, p, quarantine_dir=tmp_path / "q")
     monkeypatch.undo()
     assert not report.ok and report.outcomes[0].result == "failed"
