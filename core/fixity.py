@@ -13,8 +13,11 @@ A file whose structure we cannot parse is not an error: its audio hash is its fi
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -36,7 +39,7 @@ class BinaryReader(Protocol):
 
     def read(self, size: int = -1, /) -> bytes: ...
 
-    def readinto(self, buffer: bytearray, /) -> int | None: ...
+    def readinto(self, buffer: bytearray | memoryview, /) -> int | None: ...
 
     def seek(self, offset: int, whence: int = 0, /) -> int: ...
 
@@ -68,6 +71,27 @@ class Digests:
     sha256: str | None
 
 
+NOT_REGULAR = "not a regular file (a folder, pipe, socket or device)"
+
+
+def _open_nonblocking(path: str | bytes, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+
+
+def open_regular(
+    path: str | bytes | os.PathLike[str] | os.PathLike[bytes], mode: str = "rb"
+) -> io.BufferedReader:
+    """``open(path, "rb")`` that refuses (``OSError``) what is not a regular file instead of
+    blocking on it: a FIFO put where a music file was would wait forever for a writer, and
+    a link to /dev/zero would be hashed forever. Non-blocking has no effect on regular files.
+    """
+    fh = open(path, "rb", opener=_open_nonblocking)  # noqa: SIM115 - returned to the caller
+    if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+        fh.close()
+        raise OSError(errno.EINVAL, NOT_REGULAR)
+    return fh
+
+
 def _new_hasher(algorithm: str) -> _Hasher:
     if algorithm == "blake3":
         # One thread: the scanner already hashes several files at once, and blake3 releases
@@ -84,7 +108,7 @@ def hash_file(
     algorithm: str = "blake3",
     with_sha256: bool = False,
     chunk_size: int = 1 << 20,
-    opener: Callable[..., BinaryReader] = open,
+    opener: Callable[..., BinaryReader] = open_regular,
     on_bytes: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Digests:
@@ -107,7 +131,7 @@ def hash_file(
         except Malformed as exc:
             filt, reason = None, exc.reason
         f.seek(0)
-        read = _stream(f, chunk_size, file_hasher, sha, filt, on_bytes, should_stop)
+        read = _stream(f, size, chunk_size, file_hasher, sha, filt, on_bytes, should_stop)
     finally:
         f.close()
     if filt is not None:
@@ -130,6 +154,7 @@ def hash_file(
 
 def _stream(
     f: BinaryReader,
+    size: int,
     chunk_size: int,
     file_hasher: _Hasher,
     sha: _Hasher | None,
@@ -138,14 +163,18 @@ def _stream(
     should_stop: Callable[[], bool] | None,
 ) -> int:
     """The one sequential pass: ``readinto`` a reused buffer and hand out memoryview slices,
-    so no byte is copied on its way to the hashers. Returns the number of bytes read."""
+    so no byte is copied on its way to the hashers. Returns the number of bytes read.
+
+    It stops at ``size``, the length the file had when it was opened: a file written faster
+    than it is read (a recording in progress) would otherwise never reach its end. The
+    caller compares the count with the file's size afterwards and sees the change."""
     buffer = bytearray(chunk_size)
     view = memoryview(buffer)
     offset = 0
-    while True:
+    while offset < size:
         if should_stop is not None and should_stop():
             raise HashCancelled(f"stopped after {offset} bytes")
-        n = f.readinto(buffer)
+        n = f.readinto(view[: min(chunk_size, size - offset)])
         if not n:
             return offset
         chunk = view[:n]
@@ -157,3 +186,4 @@ def _stream(
         offset += n
         if on_bytes is not None:
             on_bytes(n)
+    return offset
