@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 import tempfile
 import time
 import uuid
@@ -86,12 +87,31 @@ class BackupReport:
 # -- targets --------------------------------------------------------------------------------
 
 
+# A marker is a few hundred bytes of JSON; one much bigger is not ours.
+MARKER_MAX_BYTES = 64 * 1024
+
+
 def read_marker(folder: str) -> dict[str, Any] | None:
-    """The marker at the top of ``folder``, or None when there is none (or it is not ours)."""
+    """The marker at the top of ``folder``, or None when there is none (or it is not ours).
+
+    It sits on a drive anyone may have written to, so it is read as untrusted input: only a
+    regular file (opening a FIFO would wait forever for a writer; a symbolic link may lead
+    anywhere, /dev/zero included), at most :data:`MARKER_MAX_BYTES`, and JSON that does not
+    parse, or nests too deeply for the parser, is simply not ours.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
-        with open(os.path.join(folder, MARKER_NAME), encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except (OSError, ValueError):
+        with open(os.open(os.path.join(folder, MARKER_NAME), flags), "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return None
+            data = fh.read(MARKER_MAX_BYTES + 1)
+    except OSError:
+        return None
+    if len(data) > MARKER_MAX_BYTES:
+        return None
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     return doc if isinstance(doc, dict) and isinstance(doc.get("id"), str) else None
 

@@ -4,8 +4,9 @@ Manifests come from strangers (a download, an old rip, another tool), so every l
 untrusted input. An entry that would leave the manifest's folder (``..``, an absolute path, a
 drive letter, a NUL byte, a symbolic link pointing outside) is *rejected* and never opened; a
 line longer than :data:`MAX_LINE` is rejected without being held in memory; a line we cannot
-parse is reported with its number. Nothing here raises for a bad manifest: only a manifest we
-cannot open at all is a :class:`ManifestError`.
+parse is reported with its number. Only regular files are opened, and without blocking: a FIFO
+named ``x.sha256`` or ``01.flac`` would otherwise wait forever for a writer. Nothing here
+raises for a bad manifest: only a manifest we cannot open at all is a :class:`ManifestError`.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
-
-import mutagen.flac
+from typing import IO
 
 from phonovault.core.errors import PhonovaultError
+from phonovault.core.fixity import NOT_REGULAR, open_regular
 
 MAX_LINE = 64 * 1024
 _CHUNK = 1 << 20
@@ -105,9 +106,10 @@ def find_manifests(folder: str | os.PathLike[str]) -> list[str]:
     for dirpath, dirnames, filenames in os.walk(os.fspath(folder)):
         dirnames.sort()
         found.extend(
-            os.path.join(dirpath, name)
+            path
             for name in sorted(filenames)
             if os.path.splitext(name)[1].lower() in KINDS
+            and os.path.isfile(path := os.path.join(dirpath, name))  # not a FIFO or a socket
         )
     return found
 
@@ -129,7 +131,7 @@ def unsafe_reason(path: bytes, *, backslash_is_separator: bool) -> str | None:
 
 
 def verify_manifest(
-    path: str | os.PathLike[str], *, opener: Opener = open, kind: str | None = None
+    path: str | os.PathLike[str], *, opener: Opener = open_regular, kind: str | None = None
 ) -> ManifestReport:
     """Check every entry of one manifest against the files beside it (read-only)."""
     path = os.fspath(path)
@@ -138,7 +140,7 @@ def verify_manifest(
         raise ManifestError(f"{path}: not a manifest we know ({', '.join(sorted(KINDS))})")
     folder = os.path.dirname(os.path.abspath(path))
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed below; the opener is for payload files
+        fh = open_regular(path)  # the opener is for the files the manifest names
     except OSError as exc:
         raise ManifestError(f"cannot read the manifest {path}: {exc.strerror or exc}") from exc
     entries: list[ManifestEntry] = []
@@ -229,10 +231,12 @@ def _check_line(
     if not os.path.lexists(target):
         return ManifestEntry(number, name, "missing", expected, None, None)
     try:
+        if not stat.S_ISREG(os.stat(target).st_mode):  # a FIFO would block the read
+            return ManifestEntry(number, name, "unreadable", expected, None, NOT_REGULAR)
         actual = _digest(target, kind, opener)
     except OSError as exc:
         return ManifestEntry(number, name, "unreadable", expected, None, exc.strerror or str(exc))
-    except mutagen.MutagenError as exc:
+    except NotFlacError as exc:
         return ManifestEntry(number, name, "unreadable", expected, None, f"not FLAC: {exc}")
     state = "ok" if actual == expected else "mismatch"
     return ManifestEntry(number, name, state, expected, actual, None)
@@ -241,10 +245,7 @@ def _check_line(
 def _digest(target: bytes, kind: str, opener: Opener) -> str:
     with opener(target, "rb") as fh:
         if kind == "ffp":
-            # The FLAC fingerprint is the MD5 of the decoded audio that the encoder stored in
-            # STREAMINFO: it names the recording, whatever the tags.
-            info: Any = mutagen.flac.FLAC(fh).info
-            return f"{info.md5_signature:032x}"
+            return flac_fingerprint(fh)
         if kind == "sfv":
             crc = 0
             while chunk := fh.read(_CHUNK):
@@ -254,3 +255,26 @@ def _digest(target: bytes, kind: str, opener: Opener) -> str:
         while chunk := fh.read(_CHUNK):
             h.update(chunk)
         return h.hexdigest()
+
+
+class NotFlacError(ValueError):
+    """The file an FFP line names has no FLAC STREAMINFO where the format puts it."""
+
+
+def flac_fingerprint(fh: IO[bytes]) -> str:
+    """The FLAC fingerprint: the MD5 of the decoded audio the encoder stored in STREAMINFO,
+    which names the recording whatever the tags. Read straight from the header (after one
+    ID3v2 tag, which some taggers put there): the rest of the file, whose block sizes a
+    hostile file may set to gigabytes, is never looked at."""
+    head = fh.read(10)
+    start = 0
+    if head[:3] == b"ID3" and len(head) == 10 and not any(b & 0x80 for b in head[6:]):
+        size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
+        start = 10 + size + (10 if head[5] & 0x10 else 0)
+    fh.seek(start)
+    block = fh.read(4 + 4 + 34)
+    if block[:4] != b"fLaC":
+        raise NotFlacError("no FLAC header at its start")
+    if len(block) < 42 or block[4] & 0x7F != 0 or int.from_bytes(block[5:8], "big") < 34:
+        raise NotFlacError("its STREAMINFO block is missing or cut short")
+    return block[8 + 18 : 8 + 34].hex()

@@ -155,8 +155,10 @@ def _read_exact(f: Source, offset: int, n: int, what: str) -> bytes:
 
 
 def _name(four_cc: bytes) -> str:
-    """A chunk or atom id for a message, printable whatever its bytes."""
-    return repr(four_cc.decode("latin-1"))
+    """A chunk or atom id for a message, printable whatever its bytes: 'fmt ' when it is
+    text, else its hex (a Python escape such as '\\x19' means nothing to a user)."""
+    text = four_cc.decode("latin-1")
+    return f"'{text}'" if text.isascii() and text.isprintable() else f"0x{four_cc.hex()}"
 
 
 def _frame_sync(magic: bytes) -> bool:

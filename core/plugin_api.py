@@ -15,6 +15,7 @@ plugin sits out the rest of the run, and every other plugin still runs.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import logging
@@ -25,7 +26,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import pluggy
 
@@ -46,6 +47,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "load_plugins",
+    "open_audio",
 ]
 
 API_VERSION = 1
@@ -352,6 +354,16 @@ class Plugins:
         return out
 
 
+def open_audio(path: str | os.PathLike[str]) -> IO[bytes]:
+    """Open a music file for a plugin that reads it (``MediaFile(open_audio(path))``), the way
+    Phonovault's own reader does: read-only, never blocking on a FIFO, and with every read
+    capped at what the file still holds, so a header declaring gigabytes never becomes an
+    allocation. Close it when done (it is a context manager)."""
+    from phonovault.core.tags import _open  # the reader read_tags uses
+
+    return _open(path)
+
+
 def load_plugins(extra: Iterable[object] = (), *, discover: bool = True) -> Plugins:
     """Load every plugin of the ``phonovault.plugins`` entry-point group (built-ins
     included), then ``extra`` (plugin objects or modules, for tests and embedders).
@@ -374,7 +386,8 @@ def load_plugins(extra: Iterable[object] = (), *, discover: bool = True) -> Plug
                 ))  # fmt: skip
                 continue
             try:
-                module = ep.load()
+                with _cwd_off_sys_path():
+                    module = ep.load()
             except Exception as exc:  # an ImportError or a bug at import time: not ours
                 plugins.fail(ep.name, "load", f"{type(exc).__name__}: {exc}",
                              traceback.format_exc())  # fmt: skip
@@ -388,11 +401,35 @@ def load_plugins(extra: Iterable[object] = (), *, discover: bool = True) -> Plug
     return plugins
 
 
+def _is_cwd(entry: str, here: str) -> bool:
+    return not entry or os.path.realpath(entry) == here
+
+
+@contextlib.contextmanager
+def _cwd_off_sys_path() -> Iterator[None]:
+    """Import with the current directory off ``sys.path``.
+
+    ``ep.load()`` imports by module name through ``sys.path``, which starts with the current
+    directory under ``python -m`` and ``python -c``: a folder holding ``phonovault/plugins/``
+    (``phonovault`` is a namespace package, so such a folder joins it) or a module named like
+    a third-party plugin would otherwise be imported, and run, in place of the installed one.
+    Entries a plugin adds while it is imported are kept.
+    """
+    here = os.path.realpath(os.getcwd())
+    removed = [(i, p) for i, p in enumerate(sys.path) if _is_cwd(p, here)]
+    sys.path[:] = [p for p in sys.path if not _is_cwd(p, here)]
+    try:
+        yield
+    finally:
+        for index, entry in removed:
+            sys.path.insert(index, entry)
+
+
 def _entry_points() -> list[tuple[importlib.metadata.EntryPoint, importlib.metadata.Distribution]]:
     """The group's entry points from distributions outside the current directory, Phonovault's
     own first (so a third party cannot take a built-in's name), then in ``sys.path`` order."""
     here = os.path.realpath(os.getcwd())
-    paths = [p for p in sys.path if p and os.path.realpath(p) != here]
+    paths = [p for p in sys.path if not _is_cwd(p, here)]
     dists = sorted(importlib.metadata.distributions(path=paths),
                    key=lambda d: d.metadata["Name"] != PROJECT)  # fmt: skip
     seen: set[tuple[str, str, str]] = set()

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Callable
+from typing import Any
 
 from phonovault.core.catalog import Observation
 from phonovault.core.errors import FileProblem, TagReadError
-from phonovault.core.fixity import hash_file
+from phonovault.core.fixity import NOT_REGULAR, hash_file, open_regular
 from phonovault.core.tags import read_tags
 
 
@@ -52,15 +54,21 @@ def observe(
     read_tags_too: bool = True,
     on_bytes: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    opener: Callable[..., Any] | None = None,
 ) -> Observation:
     """Hash (and optionally tag-read) one file. Raises :class:`FileReadError` when its bytes
-    cannot be read or it changed while we read it; unreadable tags are part of the result."""
+    cannot be read or it changed while we read it; unreadable tags are part of the result.
+
+    ``opener(path, "rb")`` opens the file for both reads (tests pass one that fails)."""
     try:
         before = os.stat(path)
+        if not stat.S_ISREG(before.st_mode):  # replaced by a FIFO, a folder, a device link
+            raise FileReadError(path, NOT_REGULAR, errno.EINVAL)
         digests = hash_file(
             path,
             algorithm=algorithm,
             with_sha256=with_sha256,
+            opener=opener or open_regular,
             on_bytes=on_bytes,
             should_stop=should_stop,
         )
@@ -80,8 +88,13 @@ def observe(
     tag_error = None
     if read_tags_too:
         try:
-            track = read_tags(path)
+            track = read_tags(path, opener=opener)
         except TagReadError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, OSError) and cause.errno not in (None, errno.EINVAL):
+                # The disk failed (or the file went) while its tags were read: the file is
+                # unreadable, not its tags wrong.
+                raise FileReadError(path, exc.reason, cause.errno) from exc
             tag_error = exc.reason
     return Observation(
         relpath, after.st_size, after.st_mtime_ns, after.st_ino, digests, track, tag_error

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import errno
+import io
 import math
 import os
 import re
@@ -23,7 +24,7 @@ import stat
 import struct
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 import mutagen
 from mutagen._vorbis import VComment
@@ -203,18 +204,31 @@ class _Block:
         return key
 
 
-def read_tags(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> TrackInfo:
+def read_tags(
+    path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
+    *,
+    opener: Callable[..., IO[bytes]] | None = None,
+) -> TrackInfo:
     """Read ``path``'s stream info, tags and art; raise :class:`TagReadError` on expected trouble
-    (unknown format, corrupt header, unreadable file) so one bad file never stops a scan."""
+    (unknown format, corrupt header, unreadable file) so one bad file never stops a scan.
+
+    ``opener(path, "rb")`` opens the file (tests pass one that fails); the default never blocks
+    on a FIFO and never lets a header's declared size become an allocation."""
     name = os.fsdecode(path)
     try:
-        # Non-blocking open: a FIFO named "x.flac" must not hang the scan (it has no effect
-        # on regular files); anything but a regular file is refused before mutagen sees it.
-        with open(os.fspath(path), "rb", opener=_open_nonblocking) as fh:
-            mode = os.fstat(fh.fileno()).st_mode
+        with (opener or _open)(path, "rb") as raw:
+            mode = os.fstat(raw.fileno()).st_mode
             if not stat.S_ISREG(mode):
                 raise TagReadError(name, _NOT_REGULAR if not stat.S_ISDIR(mode) else _IS_DIR)
-            return _read(fh, name)
+            fh = _Watched(raw)
+            try:
+                info = _read(cast(IO[bytes], fh), name)
+            except TagReadError:
+                if fh.error is None:
+                    raise
+            if fh.error is not None:  # whatever mutagen made of it, the disk failed
+                raise TagReadError(name, _describe_oserror(fh.error)) from fh.error
+            return info
     except OSError as exc:
         raise TagReadError(name, _describe_oserror(exc)) from exc
 
@@ -231,7 +245,7 @@ def read_cover(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> Emb
     """
     name = os.fsdecode(path)
     try:
-        with open(os.fspath(path), "rb", opener=_open_nonblocking) as fh:
+        with _open(path) as fh:
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
                 raise TagReadError(name, _NOT_REGULAR)
             head = fh.read(16)
@@ -252,6 +266,84 @@ def read_cover(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> Emb
 
 def _open_nonblocking(path: str | bytes, flags: int) -> int:
     return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+
+
+class _Watched:
+    """Passes a file's reads through and keeps the first real I/O error they raise.
+
+    mutagen turns an I/O error into its own errors ("not a valid file", a ValueError from
+    its file check, a nested AtomError), or swallows it and reports an unknown format; a
+    secondary parse that fails only loses its part. A failing disk must never read as a
+    damaged file, so the reader, not the parser, says what happened. EINVAL is a seek
+    before the start that a corrupt size asked for: damage, not the disk.
+    """
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self._fh = fh
+        self.name = getattr(fh, "name", "")
+        self.error: OSError | None = None
+
+    def _failed(self, exc: OSError) -> None:
+        if self.error is None and exc.errno not in (None, errno.EINVAL):
+            self.error = exc
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return self._fh.read(size)
+        except OSError as exc:
+            self._failed(exc)
+            raise
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        try:
+            return self._fh.seek(offset, whence)
+        except OSError as exc:
+            self._failed(exc)
+            raise
+
+    def tell(self) -> int:
+        try:
+            return self._fh.tell()
+        except OSError as exc:
+            self._failed(exc)
+            raise
+
+    def fileno(self) -> int:
+        return self._fh.fileno()
+
+
+# Reads up to this size are passed through untouched (the common case: headers, frames).
+_SMALL_READ = 1 << 16
+
+
+class _CappedReader(io.BufferedReader):
+    """A read-only file whose ``read(n)`` never asks for more than the file still holds.
+
+    mutagen reads as many bytes as a header declares, and ``read(n)`` allocates ``n`` bytes
+    before it reads: a FLAC picture, a Vorbis comment or an ID3 frame claiming 4 GB costs a
+    4 GB allocation in an 80 KB file (a MemoryError without memory overcommit, gigabytes of
+    address space with it). Capping the request at what is left returns the same short read
+    mutagen would have got, without the allocation.
+    """
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if size is not None and size > _SMALL_READ:
+            left = os.fstat(self.fileno()).st_size - self.tell()
+            size = min(size, max(left, 0))
+        return super().read(size)
+
+
+def _open(
+    path: str | bytes | os.PathLike[str] | os.PathLike[bytes], mode: str = "rb"
+) -> _CappedReader:
+    # Non-blocking open: a FIFO named "x.flac" must not hang the scan (it has no effect on
+    # regular files); callers refuse anything but a regular file before mutagen sees it.
+    raw = open(os.fspath(path), "rb", buffering=0, opener=_open_nonblocking)  # noqa: SIM115
+    try:
+        return _CappedReader(raw)
+    except BaseException:
+        raw.close()
+        raise
 
 
 def _describe_oserror(exc: OSError) -> str:
@@ -275,9 +367,10 @@ def _read(fh: IO[bytes], name: str) -> TrackInfo:
         raise TagReadError(name, "corrupt file: a header claims an impossible size") from exc
     except (mutagen.MutagenError, OSError) as exc:
         # mutagen wraps real I/O failures (EIO, ...) in its own errors; keep errno reachable.
-        # A bare IOError without errno is mutagen's way of saying "the data ran out".
+        # A bare IOError without errno is mutagen's way of saying "the data ran out", and
+        # EINVAL is a seek before the start of the file that a corrupt size asked for.
         cause = exc.args[0] if isinstance(exc, mutagen.MutagenError) and exc.args else exc
-        if isinstance(cause, OSError) and cause.errno is not None:
+        if isinstance(cause, OSError) and cause.errno not in (None, errno.EINVAL):
             raise TagReadError(name, _describe_oserror(cause)) from cause
         raise TagReadError(name, _describe_failure(fh, name, head, exc)) from exc
     except _PARSER_LEAKS as exc:
@@ -553,11 +646,54 @@ def _describe_failure(fh: IO[bytes], name: str, head: bytes, exc: BaseException 
         return f"not a valid {expected} file: the content looks like {actual} (wrong extension?)"
     if exc is None:
         return "not a recognised audio file"
-    detail = str(exc).replace(name, "").strip(" :'\"")
-    if not detail:
-        ran_out = isinstance(exc, OSError) or (exc.args and isinstance(exc.args[0], OSError))
-        detail = "the data ends too early" if ran_out else type(exc).__name__
-    return f"truncated or corrupt {expected or 'audio'} file ({detail[:120]})"
+    return f"truncated or corrupt {expected or 'audio'} file ({_failure_detail(exc, name)})"
+
+
+# What Python's own errors mean when a parser meets hostile bytes, in words for people;
+# the first matching class wins (UnicodeDecodeError is a ValueError, RecursionError a
+# RuntimeError).
+_LEAK_WORDS: tuple[tuple[type[BaseException], str], ...] = (
+    (RecursionError, "its structure is nested too deeply"),
+    (MemoryError, "a header claims an impossible size"),
+    (OverflowError, "a size or position field is impossibly large"),
+    (ZeroDivisionError, "a header field that must not be zero is zero"),
+    (UnicodeError, "a field that should be text holds binary data"),
+    (struct.error, "the data ends too early"),
+    (EOFError, "the data ends too early"),
+)
+# A parser message that is not plain words: a bytes repr, an escape, a control character.
+_NOT_WORDS = re.compile(r"""b'|b"|\\|[^\x20-\x7e]""")
+_CLASS_NAME = re.compile(r"\b[A-Za-z]*(Error|Exception|Chunk)\b|^error$")
+
+
+def _failure_detail(exc: BaseException, name: str) -> str:
+    """A short phrase for why a parser gave up: mutagen's message when it is plain words,
+    else what the Python error means; never a repr, a class name or a traceback."""
+    cause = exc.args[0] if isinstance(exc, mutagen.MutagenError) and exc.args else exc
+    if isinstance(cause, OSError):
+        if cause.errno == errno.EINVAL:
+            return "a header points outside the file"
+        if cause.errno is None:  # mutagen's bare IOError: the data ran out
+            return "the data ends too early"
+    if isinstance(cause, BaseException) and not isinstance(cause, mutagen.MutagenError):
+        for kind, words in _LEAK_WORDS:
+            if isinstance(cause, kind):
+                return words
+    # Only mutagen's own messages are meant to be read; Python's ("list index out of
+    # range") describe our parser, not the file. Of those, keep the leading clauses that
+    # are plain words: "unable to read full header; got b'OggS..." -> "unable to read
+    # full header"; "'Title\\x02T' is not a valid APEv2 key" has none.
+    if isinstance(exc, mutagen.MutagenError | OSError):
+        text = str(cause).replace(name, "")
+        clauses = re.split(r"(?<=[;,]) ", text)
+        clean = "".join(c + " " for c in clauses[: _first_unclean(clauses)]).strip(" ;,:")
+        if len(clean) >= 4 and " " in clean and not _CLASS_NAME.search(clean):
+            return clean[:120]
+    return "its structure is inconsistent"
+
+
+def _first_unclean(clauses: list[str]) -> int:
+    return next((i for i, c in enumerate(clauses) if _NOT_WORDS.search(c)), len(clauses))
 
 
 # What _sniff() calls the formats that share a container or a frame syncword.
