@@ -19,11 +19,13 @@ This module judges nothing; :mod:`phonovault.core.integrity` turns what it saw i
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
@@ -224,12 +226,31 @@ class _SampleMd5:
         return self._md5.digest()
 
 
-def _capture() -> av.logging.Capture:
+_capturing = 0
+_capturing_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _capture() -> Iterator[_Logs]:
     """This thread's FFmpeg log lines, warnings and worse, none folded into "repeated" lines.
-    (The level is process-wide; PyAV's default discards everything, errors included.)"""
-    av.logging.set_level(av.logging.WARNING)
-    av.logging.set_skip_repeated(False)
-    return av.logging.Capture(local=True)
+
+    The level is process-wide, and PyAV's Python log callback, once on, is called from every
+    FFmpeg thread of the process: a process that decodes in-process (the tests) beside Qt
+    threads must not keep it on. So it is on only while some thread is capturing."""
+    global _capturing
+    with _capturing_lock:
+        if _capturing == 0:
+            av.logging.set_level(av.logging.WARNING)
+            av.logging.set_skip_repeated(False)
+        _capturing += 1
+    try:
+        with av.logging.Capture(local=True) as logs:
+            yield logs
+    finally:
+        with _capturing_lock:
+            _capturing -= 1
+            if _capturing == 0:
+                av.logging.set_level(None)
 
 
 def _undecodable(exc: Exception, logs: _Logs) -> str:
