@@ -73,6 +73,18 @@ def main() -> int:
     t, doc = run(cli, catalog, "verify")
     assert doc["summary"] == {"ok": args.files}, doc["summary"]
     rows.append(("full verify", t, args.files, size))
+    # Scrubbing: the least recently verified tenth, by checksum, then with a decode check.
+    t, doc = run(cli, catalog, "verify", "--oldest", "10")
+    rows.append(("scrub 10% (verify --oldest 10)", t, len(doc["results"]), doc["bytes_read"]))
+    t, doc = run(cli, catalog, "verify", "--oldest", "10", "--decode")
+    rows.append(("scrub 10% with --decode", t, len(doc["results"]), doc["bytes_read"]))
+    realtime = {"scrub 10% with --decode": doc["decode"]["realtime"]}
+    t, doc = run(cli, catalog, "verify", "--decode")
+    rows.append(("full verify --decode", t, args.files, size))
+    realtime["full verify --decode"] = doc["decode"]["realtime"]
+    t, doc = run(cli, catalog, "verify", "--decode")
+    assert doc["decode"]["checked"] == 0, doc["decode"]  # every verdict known: none redone
+    rows.append(("verify --decode, verdicts cached", t, args.files, size))
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
         f"\n{args.files} files, {size / 1e6:.0f} MB, {os.cpu_count()} cores, "
@@ -82,11 +94,14 @@ def main() -> int:
     for name, secs, n, nbytes in rows:
         mbs = f"{nbytes / 1e6 / secs:8.0f}" if nbytes else f"{'-':>8}"
         print(f"{name:34} {secs:8.2f} {n / secs:9.0f} {mbs}")
+    for name, x in realtime.items():
+        print(f"{name}: decoding ran at {x:.0f}x realtime" if x else f"{name}: -")
     print(f"peak RSS of a child process: {peak:.0f} MB")
     result = {
         "files": args.files,
         "bytes": size,
         "peak_rss_mb": round(peak, 1),
+        "decode_x_realtime": realtime,
         "steps": [
             {
                 "step": n,

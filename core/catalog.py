@@ -660,23 +660,32 @@ class Catalog:
         order = {"info": 0, "warning": 1, "error": 2}
         allowed = [s for s, n in order.items() if n >= order[min_severity]]
         rows = self._db.execute(
-            "SELECT f.id, f.file_id, COALESCE(r.path_text || '/' || fi.path_text, ''), f.kind, "
-            "f.severity, f.message, f.created FROM findings f "
+            "SELECT f.id, f.file_id, r.path, fi.relpath, f.kind, f.severity, f.message, "
+            "f.created FROM findings f "
             "LEFT JOIN files fi ON fi.id = f.file_id LEFT JOIN roots r ON r.id = fi.root_id "
             f"WHERE f.severity IN ({','.join('?' * len(allowed))}) "
             "ORDER BY f.created DESC, f.id DESC",
             allowed,
         ).fetchall()
-        return [Finding(*r) for r in rows]
+        return [self._finding(r) for r in rows]
 
     def findings_for_file(self, file_id: int) -> list[Finding]:
         rows = self._db.execute(
-            "SELECT f.id, f.file_id, r.path_text || '/' || fi.path_text, f.kind, f.severity, "
-            "f.message, f.created FROM findings f JOIN files fi ON fi.id = f.file_id "
+            "SELECT f.id, f.file_id, r.path, fi.relpath, f.kind, f.severity, f.message, "
+            "f.created FROM findings f JOIN files fi ON fi.id = f.file_id "
             "JOIN roots r ON r.id = fi.root_id WHERE f.file_id = ? ORDER BY f.created DESC",
             (file_id,),
         ).fetchall()
-        return [Finding(*r) for r in rows]
+        return [self._finding(r) for r in rows]
+
+    @staticmethod
+    def _finding(row: sqlite3.Row) -> Finding:
+        """A finding from ``id, file_id, root path, relpath, ...``: the path is built from the
+        stored bytes (surrogate escapes, like every other path), not from the lossy
+        ``path_text``, so a name that is not UTF-8 can still be opened and reported exactly."""
+        root, rel = row[2], row[3]
+        path = os.path.join(os.fsdecode(root), os.fsdecode(rel)) if root and rel else ""
+        return Finding(row[0], row[1], path, *row[4:])
 
     def journal(self, limit: int = 1000) -> list[JournalEntry]:
         rows = self._db.execute(

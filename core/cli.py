@@ -24,7 +24,6 @@ from typing import Any, TextIO
 from phonovault.core import __version__
 from phonovault.core.catalog import Catalog, display_path
 from phonovault.core.config import Settings, default_catalog_path, default_workers
-from phonovault.core.decoding import last_decode
 from phonovault.core.errors import PhonovaultError
 from phonovault.core.jobs import CancelToken, Progress, format_duration, format_size
 from phonovault.core.library import absolute_path, add_root, locate, offline_reason
@@ -410,6 +409,8 @@ def cmd_show(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
     }
     data["path"] = absolute_path(root, rec)
     data["raw_tags"] = json.loads(rec.raw_tags) if rec.raw_tags else {}
+    from phonovault.core.decoding import last_decode  # PyAV: only for the command that needs it
+
     decoded = last_decode(catalog, rec.id)
     if decoded is not None:
         at, result = decoded

@@ -2,13 +2,15 @@
 
 Only argument parsing and printing; the work is :mod:`phonovault.core.manifests`. Exit codes
 follow :mod:`phonovault.core.cli`: 1 when a verified manifest has a bad entry (mismatch,
-missing, unreadable, rejected), 2 for bad input.
+missing, unreadable, rejected) or cannot be read at all (the others are still checked), 2 for
+bad input.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from phonovault.core.catalog import Catalog
@@ -18,6 +20,7 @@ from phonovault.core.library import offline_reason
 from phonovault.core.manifests import (
     KINDS,
     ExportReport,
+    ManifestError,
     ManifestReport,
     export_bagit,
     export_catalog,
@@ -133,7 +136,12 @@ def cmd_verify_manifests(args: argparse.Namespace, catalog: Catalog, out: Out) -
     unknown = [m for m in manifests if os.path.splitext(m)[1].lower() not in KINDS]
     if unknown:
         raise PhonovaultError(f"{unknown[0]}: not a manifest ({', '.join(sorted(KINDS))})")
-    reports = [verify_manifest(m) for m in manifests]
+    reports: list[ManifestReport | _Unopened] = []
+    for m in manifests:
+        try:
+            reports.append(verify_manifest(m))
+        except ManifestError as exc:  # one manifest we cannot open must not hide the others
+            reports.append(_Unopened(m, KINDS[os.path.splitext(m)[1].lower()], str(exc)))
     bad = any(not r.ok for r in reports)
     if out.json:
         out.dump({"manifests": [_report_doc(r) for r in reports], "ok": not bad})
@@ -145,7 +153,29 @@ def cmd_verify_manifests(args: argparse.Namespace, catalog: Catalog, out: Out) -
     return EXIT_FINDINGS if bad else EXIT_OK
 
 
-def _report_doc(r: ManifestReport) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Unopened:
+    """A manifest that could not be read at all: a failed manifest, reported in its place."""
+
+    manifest: str
+    kind: str
+    error: str
+    ok: bool = False
+
+
+def _report_doc(r: ManifestReport | _Unopened) -> dict[str, Any]:
+    if isinstance(r, _Unopened):
+        return {
+            "manifest": r.manifest,
+            "kind": r.kind,
+            "error": r.error,
+            "counts": {},
+            "entries": [],
+        }
+    return _entries_doc(r)
+
+
+def _entries_doc(r: ManifestReport) -> dict[str, Any]:
     return {
         "manifest": r.manifest,
         "kind": r.kind,
@@ -164,7 +194,10 @@ def _report_doc(r: ManifestReport) -> dict[str, Any]:
     }
 
 
-def _print_report(out: Out, r: ManifestReport) -> None:
+def _print_report(out: Out, r: ManifestReport | _Unopened) -> None:
+    if isinstance(r, _Unopened):
+        out.line(f"{out.paint('FAIL', 'error')} {r.error}")
+        return
     counts = ", ".join(f"{n} {state}" for state, n in sorted(r.counts().items())) or "empty"
     mark = out.paint("ok", "ok") if r.ok else out.paint("FAIL", "error")
     out.line(f"{mark} {r.manifest}: {counts}")

@@ -15,11 +15,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from phonovault.core.catalog import Catalog, KnownFile, Observation, Root
-from phonovault.core.decoding import DecodeReport, decode_files
 from phonovault.core.fixity import HashCancelled
-from phonovault.core.integrity import DecodePool
 from phonovault.core.jobs import CancelToken, ProgressCallback, ProgressMeter, parallel_map
 from phonovault.core.judge import (
     FIXITY_KINDS,
@@ -35,7 +34,10 @@ from phonovault.core.judge import (
 from phonovault.core.library import absolute_path, locate
 from phonovault.core.reading import FileReadError, observe
 from phonovault.core.scrub import Budget
-from phonovault.core.walk import root_offline_reason, walk_root
+from phonovault.core.walk import inside_root, root_offline_reason, walk_root
+
+if TYPE_CHECKING:  # decoding pulls in PyAV and numpy: only a --decode run pays for them
+    from phonovault.core.decoding import DecodeReport
 
 __all__ = ["MESSAGES", "STATES", "VerifyReport", "VerifyResult", "accept", "verify"]
 
@@ -130,8 +132,11 @@ def verify(
         return cancel.cancelled or report.out_of_time
 
     run = _Run(catalog, report, out_of_time, cancel)
-    decoded = report.decode = DecodeReport() if decode else None
+    decoded = report.decode = _decode_report() if decode else None
     if decoded is not None and todo:
+        from phonovault.core.decoding import decode_files
+        from phonovault.core.integrity import DecodePool
+
         # Slices keep reading and decoding in step: a cancel or a spent budget leaves
         # every file read so far decoded too. One pool of decoder processes serves them all.
         with DecodePool(decode_workers) as pool:
@@ -165,6 +170,12 @@ def verify(
 
 _DECODE_SLICE = 64
 _DECODABLE = frozenset({"ok", "tags-changed", "corrupt", "audio-changed", "moved"})
+
+
+def _decode_report() -> DecodeReport:
+    from phonovault.core.decoding import DecodeReport
+
+    return DecodeReport()
 
 
 def _add_decode(total: DecodeReport, part: DecodeReport) -> None:
@@ -212,6 +223,9 @@ def _select(
     return todo
 
 
+_OUTSIDE = "symbolic link leads outside the root; not followed"
+
+
 class _Run:
     """The state of one verify run: roots found offline, files found gone."""
 
@@ -238,10 +252,17 @@ class _Run:
 
     def read(self, todo: list[tuple[Root, KnownFile]], workers: int, meter: ProgressMeter
              ) -> None:  # fmt: skip
+        reals = {root.id: os.path.realpath(root.path) for root, _ in todo}
+
         def read_one(item: tuple[Root, KnownFile]) -> Observation:
             root, k = item
+            path = abs_path(root, k.relpath)
+            if not inside_root(path, reals[root.id]):
+                # Now a link out of the root: the walk does not follow it, so the scan calls
+                # the file missing; verify must too, not judge whatever the link points at.
+                raise FileReadError(path, _OUTSIDE, errno.ENOENT)
             return observe(
-                abs_path(root, k.relpath),
+                path,
                 k.relpath,
                 algorithm=k.hash_algo or "blake3",
                 read_tags_too=False,

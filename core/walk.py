@@ -41,7 +41,10 @@ def is_music_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS
 
 
-def _inside(path: str, root_real: str) -> bool:
+def inside_root(path: str, root_real: str) -> bool:
+    """Whether ``path``, every symlink resolved, is ``root_real`` (a root's realpath) or under
+    it. The walk and verify both ask, so a link leading out of a root is never read as if it
+    were part of the library."""
     real = os.path.realpath(path)
     return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
 
@@ -77,7 +80,7 @@ def _visit(
 ) -> None:
     try:
         link = item.is_symlink()
-        if link and not _inside(item.path, root_real):
+        if link and not inside_root(item.path, root_real):
             result.problems.append(
                 (item.path, "symbolic link leads outside the root; not followed")
             )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from phonovault.core.plugin_api import Rule, RuleHit, TrackFacts, hookimpl
+from phonovault.core.plugin_api import Rule, RuleHit, TrackFacts, hookimpl, open_audio
 
 DIFFERS = Rule(
     id="mediafile-differs",
@@ -42,10 +42,15 @@ def phonovault_analyze_file(path: str, track: TrackFacts) -> list[RuleHit]:
         return []
     import mediafile  # here, not at the top: only a check that runs this rule pays for it
 
+    # Through Phonovault's reader, not a path: mutagen reads as many bytes as a header
+    # declares, and a WAV 'fmt ' chunk claiming 4 GB would otherwise cost a 4 GB allocation.
     try:
-        mf = mediafile.MediaFile(path)
+        with open_audio(path) as fh:
+            mf = mediafile.MediaFile(fh)
     except mediafile.FileTypeError:
         return []  # a format beets does not handle: nothing to compare
+    except OSError:
+        return []  # unreadable since the scan: that is for scan and verify to say
     except Exception as exc:  # MediaFile's own errors and whatever mutagen lets escape
         return [RuleHit(DIFFERS.id, (track.file_id,), f"beets cannot read this file ({exc})")]
     hits = []

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
-from phonovault.core.catalog import Finding
+from phonovault.core.catalog import Finding, display_path
 from phonovault.gui.style import STATE_COLORS, severity_icon, state_icon
 
 SEVERITIES = ("error", "warning", "info")
@@ -243,6 +243,10 @@ class FindingsModel(QAbstractItemModel):
 
 
 def _shown_path(path: str, roots: Sequence[str]) -> str:
+    return _printable(_under_root(path, roots))
+
+
+def _under_root(path: str, roots: Sequence[str]) -> str:
     for root in roots:
         prefix = root.rstrip(os.sep) + os.sep
         if path.startswith(prefix):
@@ -253,6 +257,12 @@ def _shown_path(path: str, roots: Sequence[str]) -> str:
     return path
 
 
+def _printable(path: str) -> str:
+    """A finding's path keeps the exact bytes of a name that is not UTF-8 as surrogate escapes;
+    Qt would silently drop those characters, so they are shown as U+FFFD."""
+    return path if path.isascii() else display_path(os.fsencode(path))
+
+
 def _leaf_data(finding: Finding, text: str, column: int, role: int) -> Any:
     if role == Qt.ItemDataRole.DisplayRole:
         if column == 0:
@@ -261,5 +271,5 @@ def _leaf_data(finding: Finding, text: str, column: int, role: int) -> Any:
             return finding.message
         return format_time(finding.created)
     if role == Qt.ItemDataRole.ToolTipRole:
-        return f"{finding.path}\n{kind_label(finding.kind)}: {finding.message}"
+        return f"{_printable(finding.path)}\n{kind_label(finding.kind)}: {finding.message}"
     return None

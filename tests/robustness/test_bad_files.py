@@ -202,12 +202,6 @@ def test_absurd_sizes_never_become_allocations(corpus: list[BadFile], tmp_path: 
         assert catalog.totals()[0] == len(os.listdir(root))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plugins/beets_mediafile.py opens files with plain mutagen: a WAV 'fmt ' or AIFF "
-    "'COMM' chunk claiming 0xFFFFFFFF bytes costs a 4 GB allocation during 'check'. Fix: "
-    "open with phonovault.core.plugin_api.open_audio(path) and pass the file to MediaFile.",
-)
 def test_check_never_allocates_what_a_header_claims(corpus: list[BadFile], tmp_path: Path) -> None:
     root = tmp_path / "Music"
     root.mkdir()

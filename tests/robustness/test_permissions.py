@@ -114,13 +114,6 @@ def test_permission_denied_files_and_folders_are_findings_not_missing(
     assert code == 1 and doc["offline_roots"] and doc["missing"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'manifests verify FOLDER' stops at the first manifest it cannot open (exit 2, "
-    "'cannot read the manifest'), so the readable manifests beside it are never checked. "
-    "Fix in core/cli_manifests.py cmd_verify_manifests: catch ManifestError per manifest "
-    "and report it as a failed manifest (exit 1).",
-)
 def test_one_unreadable_manifest_does_not_stop_the_others(tmp_path: Path, denied) -> None:
     folder = tmp_path / "Music"
     folder.mkdir()
