@@ -63,7 +63,7 @@ __all__ = [
     "display_path",
 ]
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Each entry upgrades the schema by one version; never edit a released entry, append.
 MIGRATIONS: tuple[str, ...] = (
@@ -219,6 +219,11 @@ MIGRATIONS: tuple[str, ...] = (
         checked_at REAL NOT NULL
     );
     """,
+    # 7: why a file's audio hash is its whole file's (a format or a structure the payload
+    # parser does not know): DESIGN.md says the fallback "says so", so it is kept to be shown.
+    """
+    ALTER TABLE files ADD COLUMN audio_fallback TEXT;
+    """,
 )
 
 # Fixity states that need the user's attention, and how loud they are.
@@ -296,6 +301,7 @@ def _observation_columns(obs: Observation) -> dict[str, Any]:
             audio_hash=d.audio_hash,
             hash_algo=d.algorithm,
             audio_method=d.audio_method,
+            audio_fallback=d.fallback_reason,
             sha256=d.sha256,
         )
     return cols

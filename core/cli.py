@@ -460,6 +460,7 @@ def cmd_show(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
         "audio_hash",
         "hash_algo",
         "audio_method",
+        "audio_fallback",
         "sha256",
     ):
         value = data.get(key)

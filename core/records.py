@@ -105,6 +105,7 @@ class FileRecord:
     seen_size: int | None
     seen_mtime_ns: int | None
     seen_inode: int | None
+    audio_fallback: str | None  # why the audio hash is the whole file's (audio_method "file")
 
 
 @dataclass(frozen=True, slots=True)

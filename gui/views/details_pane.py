@@ -159,13 +159,19 @@ def decode_text(decoded: tuple[float, DecodeResult] | None, state: str = "ok") -
     return f"{when(at)}: {said}"
 
 
+def _payload_text(r: FileRecord) -> str:
+    if r.audio_method == "file":
+        return "whole file" + (f" ({r.audio_fallback})" if r.audio_fallback else "")
+    return r.audio_method or ""
+
+
 def fixity_fields(
     r: FileRecord, decoded: tuple[float, DecodeResult] | None = None
 ) -> list[Section]:
     hashes = [
         ("File hash", r.file_hash or "not computed"),
         ("Audio hash", r.audio_hash or "not computed"),
-        ("Algorithm", r.hash_algo or ""), ("Audio payload", r.audio_method or ""),
+        ("Algorithm", r.hash_algo or ""), ("Audio payload", _payload_text(r)),
         ("SHA-256", r.sha256 or "not stored"),
     ]  # fmt: skip
     checks = [("First seen", when(r.first_seen)), ("Last read", when(r.last_read)),

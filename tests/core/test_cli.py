@@ -191,9 +191,22 @@ def test_schema_4_catalog_merges_the_old_unreadable_tags_findings(tmp_path: Path
         "VALUES (2, 'rule:tags-unreadable', 'error', 'new', 1)"
     )
     db.execute("DROP TABLE decode_checks")  # schema 6 and later: wind back to 4
+    db.execute("ALTER TABLE files DROP COLUMN audio_fallback")
     db.execute("PRAGMA user_version = 4")
     db.commit()
     db.close()
     with Catalog(cat) as catalog:
         found = sorted((f.file_id, f.kind, f.severity) for f in catalog.findings())
     assert found == [(1, "rule:tags-unreadable", "error"), (2, "rule:tags-unreadable", "error")]
+
+
+def test_show_says_why_the_audio_hash_is_the_whole_file(tmp_path: Path, lib: Path) -> None:
+    odd = lib / "odd.wav"
+    odd.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk" + b"\x00" * 100)  # no data chunk
+    cat = tmp_path / "c.sqlite"
+    cli("roots", "add", str(lib), catalog=cat)
+    cli("scan", catalog=cat)
+    code, out, _ = cli("show", str(odd), catalog=cat)
+    assert code == 0 and "audio_fallback" in out and "no audio chunk" in out
+    _, doc = cli_json("show", str(odd), catalog=cat)
+    assert doc["audio_method"] == "file" and "no audio chunk" in doc["audio_fallback"]
