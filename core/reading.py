@@ -15,7 +15,7 @@ from typing import Any
 
 from phonovault.core.catalog import Observation
 from phonovault.core.errors import FileProblem, TagReadError
-from phonovault.core.fixity import NOT_REGULAR, hash_file, open_regular
+from phonovault.core.fixity import NOT_REGULAR, Expected, hash_file, open_regular
 from phonovault.core.tags import read_tags
 
 
@@ -55,11 +55,13 @@ def observe(
     on_bytes: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     opener: Callable[..., Any] | None = None,
+    expect: Expected | None = None,
 ) -> Observation:
     """Hash (and optionally tag-read) one file. Raises :class:`FileReadError` when its bytes
     cannot be read or it changed while we read it; unreadable tags are part of the result.
 
-    ``opener(path, "rb")`` opens the file for both reads (tests pass one that fails)."""
+    ``opener(path, "rb")`` opens the file for both reads (tests pass one that fails).
+    ``expect`` (the baseline) spares the audio hash of a file whose bytes are unchanged."""
     try:
         before = os.stat(path)
         if not stat.S_ISREG(before.st_mode):  # replaced by a FIFO, a folder, a device link
@@ -71,6 +73,7 @@ def observe(
             opener=opener or open_regular,
             on_bytes=on_bytes,
             should_stop=should_stop,
+            expect=expect,
         )
         after = os.stat(path)
     except OSError as exc:

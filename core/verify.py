@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from phonovault.core.catalog import Catalog, KnownFile, Observation, Root
-from phonovault.core.fixity import HashCancelled
+from phonovault.core.fixity import Expected, HashCancelled
 from phonovault.core.jobs import CancelToken, ProgressCallback, ProgressMeter, parallel_map
 from phonovault.core.judge import (
     FIXITY_KINDS,
@@ -172,6 +172,13 @@ _DECODE_SLICE = 64
 _DECODABLE = frozenset({"ok", "tags-changed", "corrupt", "audio-changed", "moved"})
 
 
+def _expected(k: KnownFile) -> Expected | None:
+    """The baseline a re-read checks against: an unchanged file then costs one hash."""
+    if k.file_hash and k.audio_hash and k.audio_method:
+        return Expected(k.file_hash, k.audio_hash, k.audio_method)
+    return None
+
+
 def _decode_report() -> DecodeReport:
     from phonovault.core.decoding import DecodeReport
 
@@ -268,6 +275,7 @@ class _Run:
                 read_tags_too=False,
                 on_bytes=meter.add_bytes,
                 should_stop=lambda: self.stop() or root.id in self.offline,
+                expect=_expected(k),
             )
 
         catalog, report = self.catalog, self.report

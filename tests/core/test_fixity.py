@@ -27,7 +27,7 @@ from mutagen.flac import FLAC, Picture
 from mutagen.id3 import APIC, ID3
 from mutagen.mp4 import Atoms, MP4Cover
 
-from phonovault.core.fixity import Digests, HashCancelled, hash_file
+from phonovault.core.fixity import Digests, Expected, HashCancelled, hash_file
 
 KINDS = list(audiogen.KINDS)
 METHOD = {
@@ -124,6 +124,25 @@ def test_tag_edit_keeps_audio_hash(make_file: Callable[[str], Path], kind: str, 
     assert after.file_hash != before.file_hash
     assert after.audio_hash == before.audio_hash
     assert after.audio_method == METHOD[kind]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_verify_read_with_the_baseline_gives_the_same_digests(
+    make_file: Callable[[str], Path], kind: str
+) -> None:
+    """The verify fast path (one hash when the file is unchanged, the audio hash from memory
+    when it is not) must agree with the full two-hash read, unchanged, tag-edited or rotten."""
+    path = make_file(kind)
+    base = hash_file(path)
+    expect = Expected(base.file_hash, base.audio_hash, base.audio_method)
+    assert hash_file(path, expect=expect, chunk_size=4096) == base
+    set_title(path, kind)
+    assert hash_file(path, expect=expect) == hash_file(path)
+    audiogen.flip_audio_byte(path)
+    rotten = hash_file(path, expect=expect)
+    assert rotten == hash_file(path) and rotten.audio_hash != base.audio_hash
+    wrong = Expected(base.file_hash, "0" * 64, base.audio_method)  # changed bytes: recomputed
+    assert hash_file(path, expect=wrong, with_sha256=True) == hash_file(path, with_sha256=True)
 
 
 @pytest.mark.parametrize(
