@@ -701,7 +701,9 @@ class Catalog:
 
     # -- files: writing (callers group these in transaction()) ------------------------------
 
-    def insert_file(self, root_id: int, obs: Observation, *, state: str, now: float) -> int:
+    def insert_file(
+        self, root_id: int, obs: Observation, *, state: str, now: float, **extra: Any
+    ) -> int:
         cols = _observation_columns(obs)
         cols.update(
             root_id=root_id,
@@ -710,6 +712,7 @@ class Catalog:
             first_seen=now,
             last_read=now,
             state=state,
+            **extra,
         )
         names = ", ".join(cols)
         marks = ", ".join("?" * len(cols))

@@ -18,7 +18,6 @@ import hashlib
 import io
 import os
 import stat
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -113,12 +112,6 @@ class Expected:
     audio_method: str
 
 
-# A verify read of a file up to this size keeps its bytes, so the audio hash is computed from
-# memory only when the file hash differs; bigger files get both hashes as they stream by.
-KEEP_LIMIT = 64 << 20
-_kept = threading.local()
-
-
 def hash_file(
     path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
     *,
@@ -137,8 +130,9 @@ def hash_file(
     the file. ``OSError`` propagates unchanged; malformed content never raises.
 
     ``expect`` (a verify's baseline) lets an unchanged file cost one hash instead of two:
-    its bytes are read once into memory and only hashed again, for the audio hash, when the
-    file hash differs. The result is the same either way.
+    when the file hash comes out as expected, every byte is the baseline's, so the audio
+    hash is too. A file that changed is then read a second time (from the page cache, as a
+    rule) for both hashes. The result is the same either way; ``on_bytes`` counts one read.
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
@@ -147,10 +141,17 @@ def hash_file(
     f = opener(path, "rb")
     try:
         size = f.seek(0, os.SEEK_END)
-        if expect is not None and expect.audio_method != "file" and size <= KEEP_LIMIT:
+        if expect is not None and expect.audio_method != "file":
             f.seek(0)
-            return _hash_kept(f, size, chunk_size, algorithm, with_sha256, sha, expect,
-                              on_bytes, should_stop)  # fmt: skip
+            read = _stream(f, size, chunk_size, file_hasher, sha, None, on_bytes, should_stop)
+            file_hash = file_hasher.hexdigest()
+            if file_hash == expect.file_hash:
+                same = (sha.hexdigest() if sha is not None else file_hash) if with_sha256 else None
+                return Digests(read, file_hash, expect.audio_hash, algorithm,
+                               expect.audio_method, None, same)  # fmt: skip
+            file_hasher = _new_hasher(algorithm)  # changed: both hashes, from the start
+            sha = hashlib.sha256() if with_sha256 and algorithm != "sha256" else None
+            on_bytes = None
         try:
             filt: PayloadFilter | None = payload_filter(locate(f, size), audio_hasher)
             reason = None
@@ -167,65 +168,6 @@ def hash_file(
         sha256: str | None = sha.hexdigest() if sha is not None else file_hash
     else:
         sha256 = None
-    return Digests(
-        size=read,
-        file_hash=file_hash,
-        audio_hash=file_hash if reason is not None else audio_hasher.hexdigest(),
-        algorithm=algorithm,
-        audio_method="file" if reason is not None or filt is None else filt.method,
-        fallback_reason=reason,
-        sha256=sha256,
-    )
-
-
-def _hash_kept(
-    f: BinaryReader,
-    size: int,
-    chunk_size: int,
-    algorithm: str,
-    with_sha256: bool,
-    sha: _Hasher | None,
-    expect: Expected,
-    on_bytes: Callable[[int], None] | None,
-    should_stop: Callable[[], bool] | None,
-) -> Digests:
-    """The file hash of a file read whole into this thread's buffer; the audio hash only if
-    the file hash is not the expected one (then from the buffer: still one read)."""
-    buffer: bytearray | None = getattr(_kept, "buffer", None)
-    if buffer is None or len(buffer) < size:
-        buffer = _kept.buffer = bytearray(max(size, chunk_size))
-    view = memoryview(buffer)
-    file_hasher = _new_hasher(algorithm)
-    read = 0
-    while read < size:  # up to the size at open, as _stream does
-        if should_stop is not None and should_stop():
-            raise HashCancelled(f"stopped after {read} bytes")
-        n = f.readinto(view[read : min(read + chunk_size, size)])
-        if not n:
-            break
-        chunk = view[read : read + n]
-        file_hasher.update(chunk)
-        if sha is not None:
-            sha.update(chunk)
-        read += n
-        if on_bytes is not None:
-            on_bytes(n)
-    file_hash = file_hasher.hexdigest()
-    sha256 = (sha.hexdigest() if sha is not None else file_hash) if with_sha256 else None
-    if file_hash == expect.file_hash:
-        return Digests(read, file_hash, expect.audio_hash, algorithm, expect.audio_method, None,
-                       sha256)  # fmt: skip
-    data = view[:read]
-    audio_hasher = _new_hasher(algorithm)
-    try:
-        filt: PayloadFilter | None = payload_filter(locate(io.BytesIO(data), read), audio_hasher)
-        reason = None
-    except Malformed as exc:
-        filt, reason = None, exc.reason
-    if filt is not None:
-        for at in range(0, read, chunk_size):
-            filt.feed(at, data[at : at + chunk_size])
-        reason = filt.finish()
     return Digests(
         size=read,
         file_hash=file_hash,

@@ -134,8 +134,7 @@ def record_read(
 
 def record_new(catalog: Catalog, root: Root, obs: Observation, now: float) -> int:
     """Add a file seen for the first time; its read is its baseline. Call in a transaction."""
-    file_id = catalog.insert_file(root.id, obs, state="ok", now=now)
-    catalog.update_file(file_id, last_verified=now)
+    file_id = catalog.insert_file(root.id, obs, state="ok", now=now, last_verified=now)
     catalog.add_history(
         file_id,
         "ok",
@@ -145,7 +144,8 @@ def record_new(catalog: Catalog, root: Root, obs: Observation, now: float) -> in
         mtime_ns=obs.mtime_ns,
         detail="first seen",
     )
-    note_tags(catalog, file_id, obs, now)
+    if obs.tag_error:  # a new file has no findings yet: nothing to clear
+        note_tags(catalog, file_id, obs, now)
     return file_id
 
 

@@ -248,7 +248,8 @@ class _RootScan:
                 report.moved.append((old, entry.path))
                 file_id = origin.id
             else:
-                file_id = record_new(catalog, self.root, obs, now)
+                file_id = None  # record_new keeps its unreadable-tags finding itself
+                record_new(catalog, self.root, obs, now)
                 report.indexed += 1
         else:
             file_id = k.id
@@ -256,4 +257,5 @@ class _RootScan:
             report.updated += 1
         if obs.tag_error:
             report.failed.append(FailedFile(entry.path, f"tags unreadable: {obs.tag_error}"))
-        note_tags(catalog, file_id, obs, now)
+        if file_id is not None:
+            note_tags(catalog, file_id, obs, now)
