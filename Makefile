@@ -47,9 +47,16 @@ bench: $(STAMP)
 bench-small: $(STAMP)
 	$(BIN)/python bench/scan_bench.py --small
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui_bench.py --small
+	$(BIN)/python bench/compare.py --small --no-gui
 
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python tests/gui/screenshots.py docs
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# Phonovault against bitrot, chkbit, beets(-check), sha256sum and the read+BLAKE3 limit
+# (bench/compare.py; the competitors install into bench/.tools-venv on first use).
+.PHONY: bench-compare
+bench-compare: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/compare.py
