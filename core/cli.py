@@ -247,7 +247,7 @@ def _print_scan(r: ScanReport, out: Out) -> None:
 
 
 def cmd_verify(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
-    workers = args.workers or Settings.load().effective_workers
+    workers = args.workers or Settings.load().verify_workers
     budget = parse_budget(args.budget) if args.budget else None
     bar = ProgressBar(out.err)
     try:
@@ -563,7 +563,8 @@ def build_parser() -> argparse.ArgumentParser:
             "--workers",
             type=int,
             default=0,
-            help=f"reading threads (default {default_workers()}; 1 for a spinning disk)",
+            help=f"reading threads (default {default_workers(tags=name == 'scan')}; "
+            "1 for a spinning disk)",
         )
         if name == "scan":
             p.add_argument(

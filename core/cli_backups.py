@@ -88,7 +88,7 @@ def cmd_verify(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
         targets = [t for t in targets if t.path == real]
         if not targets:
             raise BackupError(f"{args.target} is not a registered backup (see 'backups list')")
-    workers = args.workers or Settings.load().effective_workers
+    workers = args.workers or Settings.load().verify_workers
     cancel = _interruptible()
     reports: list[BackupReport] = []
     bar = ProgressBar(out.err)

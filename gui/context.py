@@ -108,7 +108,7 @@ class AppContext(QObject):
         def run(catalog: Catalog, progress: ProgressCallback, cancel: CancelToken) -> VerifyReport:
             return verify(
                 catalog,
-                workers=self.settings.effective_workers,
+                workers=self.settings.verify_workers,
                 progress=progress,
                 cancel=cancel,
                 oldest=oldest,
@@ -179,7 +179,7 @@ class AppContext(QObject):
     def verify_backup(self, target_id: int | None = None, full: bool = False) -> Job:
         """Verify one target's copies (``None``: every target, one after another). An
         offline target is reported as such, never judged. The result: one report per target."""
-        workers = self.settings.effective_workers
+        workers = self.settings.verify_workers
 
         def run(
             catalog: Catalog, progress: ProgressCallback, cancel: CancelToken

@@ -125,7 +125,9 @@ class SettingsDialog(QDialog):
         self.sha256.setChecked(settings.with_sha256)
         self.workers = QSpinBox(box)
         self.workers.setRange(0, MAX_WORKERS)
-        self.workers.setSpecialValueText(f"Automatic ({default_workers()})")
+        self.workers.setSpecialValueText(
+            f"Automatic ({default_workers()} to scan, {default_workers(tags=False)} to verify)"
+        )
         self.workers.setValue(max(0, min(MAX_WORKERS, settings.workers)))
         form = QFormLayout(box)
         form.addRow(self.sha256)

@@ -93,7 +93,9 @@ def test_settings_dialog_saves_workers_and_sha256(qtbot, ctx: AppContext) -> Non
     dialog = SettingsDialog(ctx)
     qtbot.addWidget(dialog)
     assert ctx.receivers(SIGNAL("catalog_changed()")) == 1  # open: it follows folder jobs
-    assert dialog.workers.text() == f"Automatic ({default_workers()})"  # 0 = automatic
+    assert dialog.workers.text() == (  # 0 = automatic
+        f"Automatic ({default_workers()} to scan, {default_workers(tags=False)} to verify)"
+    )
     assert not dialog.sha256.isChecked()
     dialog.workers.setValue(1)
     dialog.sha256.setChecked(True)
