@@ -155,3 +155,43 @@ def print_table(doc: dict[str, Any]) -> None:
             print(f"  ERROR: {gui['error']}")
         for label, value in gui.get("figures", []):
             print(f"  {label:55} {value}")
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    """The run's table, targets and GUI figures as Markdown, for bench/RESULTS.md."""
+    lib = doc["library"]
+    out = [
+        f"{lib['files']:,} files, {lib['bytes'] / 1e9:.2f} GB; median of {doc['runs']} "
+        f"run(s); cold cache: {doc['cold']}.",
+        "",
+        "| cache | tool | step | median s | min–max | files/s | MB/s | × PV | peak MB |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in doc["rows"]:
+        secs = r["seconds"]
+        span = f"{min(secs):.2f}–{max(secs):.2f}" if secs else "–"
+        what = "ERROR: " + r["error"][:60] if r["error"] and not secs else r["label"]
+        out.append(
+            f"| {r['mode']} | {r['tool']} | {what} | {_num(r['median'], '.2f').strip()} | "
+            f"{span} | {_num(r['files_per_s'], ',.0f').strip()} | "
+            f"{_num(r['mb_per_s'], ',.0f').strip()} | {_num(r['vs_pv'], '.2f').strip()} | "
+            f"{_num(r['peak_rss_mb'], '.0f').strip()} |"
+        )
+    out += ["", "| target | cache | measured | result |", "|---|---|---:|---|"]
+    for t in doc["targets"]:
+        value = "–" if t["value"] is None else f"{t['value']:.2f} {t['op']} {t['threshold']:g}"
+        note = f" ({t['note']})" if t["note"] else ""
+        out.append(f"| {t['target']} | {t['mode']} | {value} | **{t['result']}**{note} |")
+    gui = doc.get("gui")
+    if gui and gui.get("figures"):
+        out += ["", "| GUI figure | value |", "|---|---|"]
+        out += [f"| {label} | {value} |" for label, value in gui["figures"]]
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":  # python bench/compare_report.py bench/out/compare-NAME.json
+    import json
+    import sys
+    from pathlib import Path
+
+    print(markdown(json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))))
