@@ -171,6 +171,7 @@ def markdown(doc: dict[str, Any]) -> str:
         secs = r["seconds"]
         span = f"{min(secs):.2f}–{max(secs):.2f}" if secs else "–"
         what = "ERROR: " + r["error"][:60] if r["error"] and not secs else r["label"]
+        what = what.replace("|", "\\|")  # a pipe in a label would end the cell
         out.append(
             f"| {r['mode']} | {r['tool']} | {what} | {_num(r['median'], '.2f').strip()} | "
             f"{span} | {_num(r['files_per_s'], ',.0f').strip()} | "
