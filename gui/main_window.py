@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from phonovault.core.catalog import Catalog
 from phonovault.core.jobs import format_size
+from phonovault.core.report import ATTENTION_STATES
 from phonovault.core.watch import WatchStatus
 from phonovault.gui.context import AppContext
 from phonovault.gui.loader import BackgroundQuery
@@ -269,17 +270,16 @@ class MainWindow(QMainWindow):
 
     def _update_summary(self) -> None:
         """Re-read the status line's numbers (they arrive in :meth:`_show_summary`)."""
-        self._summary_query.request(Catalog.summary_counts)
+        self._summary_query.request(_summary)
 
     def _show_summary(
-        self, counted: tuple[int, int, float | None, dict[str, int], int, int]
+        self, counted: tuple[tuple[int, int, float | None, dict[str, int], int, int], int]
     ) -> None:
-        files, size, oldest, counts, albums, problems = counted
+        (files, size, oldest, _counts, albums, problems), attention = counted
         if not files:
             self.summary.setText("No files in the catalog yet")
             return
-        healthy = counts.get("ok", 0) + counts.get("tags-changed", 0) + counts.get("moved", 0)
-        attention = files - healthy
+        healthy = files - attention
         since = time.strftime("%Y-%m-%d %H:%M", time.localtime(oldest)) if oldest else "never"
         self.summary.setText(
             f"{plural(files, 'file')} · {plural(albums, 'album')} · {format_size(size)} · "
@@ -400,3 +400,11 @@ class MainWindow(QMainWindow):
         self.ctx.jobs.cancel_all()
         self.ctx.jobs.wait(10000)
         super().closeEvent(event)
+
+
+def _summary(
+    catalog: Catalog,
+) -> tuple[tuple[int, int, float | None, dict[str, int], int, int], int]:
+    """The status line's figures, and how many files need attention: a fixity state that
+    does, or an error finding (a decode error, unreadable tags), as the health report counts."""
+    return catalog.summary_counts(), catalog.worst_counts(ATTENTION_STATES)[2]

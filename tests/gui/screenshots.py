@@ -127,6 +127,8 @@ def main(out: Path) -> None:
         root = work / "Music"
         make_demo_library(root)
         (root / "Otis Marrow/Late Trains/bonus.mp3").write_bytes(os.urandom(4000))
+        cut = next(root.glob("Aim*/*/*.flac"))  # a download that arrived cut short
+        os.truncate(cut, cut.stat().st_size * 3 // 5)
         ctx, window = build(work / "c.sqlite", work / "s.json")
         window.resize(1280, 760)
         window.show()
@@ -136,7 +138,7 @@ def main(out: Path) -> None:
         ctx.add_target(str(work / "Backup"), str(root))
         wait_idle(app, ctx)
         damage(root)
-        ctx.verify()
+        ctx.verify(decode=True)
         wait_idle(app, ctx)
         ctx.verify_backup(None)
         wait_idle(app, ctx)
