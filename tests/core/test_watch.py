@@ -8,7 +8,6 @@ is busy.
 from __future__ import annotations
 
 import errno
-import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from needs import unavailable
 from watchdog.events import (
     DirCreatedEvent,
     DirModifiedEvent,
@@ -137,7 +137,8 @@ def test_a_burst_of_files_is_coalesced(tmp_path: Path, running) -> None:
         _music(root / "Album" / f"{i:02}.flac")
     assert rec.wait(1)
     calls = rec.settle()
-    assert 1 <= len(calls) <= 2
+    # 20 files, one call; two when the burst straddles the end of a debounce window.
+    assert len(calls) in (1, 2)
     assert set(calls) == {frozenset({1})}
 
 
@@ -260,14 +261,6 @@ w.stop()
 """
 
 
-def _unavailable(reason: str) -> None:
-    """A developer's machine may lack user namespaces; CI's machine has them, so there a
-    missing capability fails the test instead of quietly skipping the one real-kernel check."""
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must run the real watch-limit check, but {reason}")
-    pytest.skip(reason)
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux only")
 def test_a_real_watch_limit_in_a_subfolder_is_detected(tmp_path: Path) -> None:
     """The known trap, for real: 31 folders under a limit of 10 watches.
@@ -277,15 +270,15 @@ def test_a_real_watch_limit_in_a_subfolder_is_detected(tmp_path: Path) -> None:
     per namespace since Linux 5.11), so nothing outside this test is affected.
     """
     if shutil.which("unshare") is None:
-        _unavailable("unshare(1) not available")
+        unavailable("unshare(1) not available")
     for i in range(30):
         (tmp_path / "Big" / f"d{i}").mkdir(parents=True)
     cmd = ["unshare", "--user", "--map-root-user", sys.executable, "-c", _LOW_LIMIT_SCRIPT]
     proc = subprocess.run([*cmd, str(tmp_path / "Big")], capture_output=True, text=True, timeout=60)
     if proc.returncode != 0 and proc.stderr.startswith("unshare:"):
-        _unavailable(f"no user namespaces here: {proc.stderr.strip()}")
+        unavailable(f"no user namespaces here: {proc.stderr.strip()}")
     if proc.stdout.startswith("SKIP"):
-        _unavailable(f"inotify limits are not per namespace here: {proc.stdout.strip()}")
+        unavailable(f"inotify limits are not per namespace here: {proc.stdout.strip()}")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["polling"]
 

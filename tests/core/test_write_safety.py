@@ -24,6 +24,7 @@ from pathlib import Path
 
 import audiogen
 import pytest
+from needs import unavailable
 
 from phonovault.core import repair as repair_module
 from phonovault.core import repair_io
@@ -151,13 +152,13 @@ def tmpfs(tmp_path: Path) -> Iterator[Path]:
     where = tmp_path / "small-disk"
     where.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root; the injected ENOSPC test covers this")
+        unavailable("mounting a tmpfs needs root (the injected ENOSPC test still runs)")
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
                           capture_output=True, check=False)  # fmt: skip
     if done.returncode:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        unavailable(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
     if not os.path.ismount(where):  # a mount that landed elsewhere (another namespace)
-        pytest.skip("the tmpfs mount did not show up here")
+        unavailable("the tmpfs mount did not show up here")
     try:
         yield where
     finally:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from hostile import FailingReader, unreadable
+from needs import unavailable
 
 from phonovault.core import scan as scan_module
 from phonovault.core import verify as verify_module
@@ -56,16 +57,16 @@ def phonovault(catalog: Path, *argv: str) -> tuple[int, dict]:
 
 @pytest.fixture
 def denied(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """chmod 000 that really denies, or a skip saying why it cannot here."""
+    """chmod 000 that really denies, or a skip saying why it cannot here (a failure in CI)."""
     probe = tmp_path / "probe"
     probe.write_bytes(b"x")
     probe.chmod(0)
     try:
         check = unprivileged("-c", f"open({str(probe)!r}).read()")
     except (subprocess.SubprocessError, OSError) as exc:
-        pytest.skip(f"cannot run a process without file capabilities here: {exc}")
+        unavailable(f"cannot run a process without file capabilities here: {exc}")
     if check.returncode == 0:
-        pytest.skip("file permissions are not enforced for this user")
+        unavailable("file permissions are not enforced for this user")
     locked: list[Path] = []
 
     def lock(*paths: Path) -> None:
