@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from phonovault.core.durable import fsync_dir, fsync_file, pid_alive
 from phonovault.core.errors import CatalogError
 
 __all__ = [
@@ -368,9 +369,9 @@ def back_up(
             raise _BackupFailedCheck(f"the copy failed quick_check: {problem}")
         with contextlib.suppress(OSError):
             os.chmod(tmp, os.stat(path).st_mode & 0o666)  # as private as the catalog
-        _fsync_file(tmp)
+        fsync_file(tmp)
         final = _place(tmp, folder, path.stem, now)
-        _fsync_dir(folder)
+        fsync_dir(folder)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -411,7 +412,7 @@ def _remove_stale_temps(folder: Path) -> None:
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):
             m = _TEMP_RE.match(entry.name)
-            if m and not _pid_alive(int(m.group("pid"))):
+            if m and not pid_alive(int(m.group("pid"))):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
 
@@ -464,7 +465,7 @@ def restore(
             raise CatalogError(f"the copy of {source} failed its check: {problem}")
         moved = _move_aside(catalog, time.time() if now is None else now)
         os.replace(tmp, catalog)
-        _fsync_dir(catalog.parent)
+        fsync_dir(catalog.parent)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -558,37 +559,9 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # it exists, owned by someone else
-    return True
-
-
 def _copy_bytes(src: Path, dst: Path) -> None:
     with open(src, "rb") as fin, open(dst, "xb") as fout:
         while chunk := fin.read(1 << 20):
             fout.write(chunk)
         fout.flush()
         os.fsync(fout.fileno())
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

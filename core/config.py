@@ -15,6 +15,8 @@ from typing import Any
 
 import platformdirs
 
+from phonovault.core.durable import atomic_file
+
 APP_NAME = "phonovault"
 CATALOG_ENV = "PHONOVAULT_CATALOG"
 CATALOG_FILENAME = "catalog.sqlite"
@@ -108,9 +110,8 @@ class Settings:
         return replace(self, rules=rules)
 
     def save(self, path: Path | None = None) -> None:
-        """Write settings atomically (temp file + rename)."""
+        """Write settings atomically (temp file, fsync, rename)."""
         path = path or config_dir() / "settings.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
-        os.replace(tmp, path)
+        with atomic_file(path, "w") as fh:
+            fh.write(json.dumps(asdict(self), indent=2))

@@ -18,11 +18,11 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
-from typing import IO, Any
+from typing import Any
 
 from phonovault.core.catalog import Catalog, FileRecord, Root
+from phonovault.core.durable import atomic_file, fsync_dir
 from phonovault.core.fixity import hash_file
 from phonovault.core.library import root_for_path
 from phonovault.core.manifest_verify import (
@@ -108,33 +108,6 @@ def _sha256(item: _Item, should_stop: Callable[[], bool] | None) -> tuple[str, b
     return hash_file(item.path, algorithm="sha256", should_stop=should_stop).file_hash, False
 
 
-@contextmanager
-def _atomic(out_path: str, mode: str = "wb") -> Iterator[IO[Any]]:
-    """A temp file beside ``out_path``, fsynced and renamed over it only when all went well."""
-    folder = os.path.dirname(os.path.abspath(out_path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(out_path)}.", dir=folder)
-    try:
-        kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
-        with os.fdopen(fd, mode, **kwargs) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: str) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def export_sha256sum(
     catalog: Catalog,
     target: Target,
@@ -172,7 +145,7 @@ def export_sha256sum(
         total += item.record.size
         escaped, name = gnu_escape(rel)
         lines.append((b"\\" if escaped else b"") + digest.encode("ascii") + b"  " + name + b"\n")
-    with _atomic(out) as fh:
+    with atomic_file(out) as fh:
         fh.writelines(lines)
     return ExportReport(out, len(lines), total, reused, computed, 0, tuple(skipped))
 
@@ -212,12 +185,12 @@ def export_bagit(
     work = tempfile.mkdtemp(prefix=f".{os.path.basename(bag)}.", dir=parent)
     try:
         report = _fill_bag(work, items, target, should_stop)
-        _fsync_dir(work)
+        fsync_dir(work)
         os.rename(work, bag)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    _fsync_dir(parent)
+    fsync_dir(parent)
     return ExportReport(bag, *report)
 
 
@@ -358,11 +331,11 @@ def export_catalog(catalog: Catalog, out_path: str | os.PathLike[str], fmt: str 
         rows.append(row)
     if fmt == "json":
         doc = {"format": "phonovault-catalog", "version": 1, "files": rows}
-        with _atomic(out, "w") as fh:
+        with atomic_file(out, "w") as fh:
             json.dump(doc, fh, ensure_ascii=False, indent=1)
             fh.write("\n")
     elif fmt == "csv":
-        with _atomic(out, "w") as fh:
+        with atomic_file(out, "w") as fh:
             writer = csv.DictWriter(fh, fieldnames=(*CATALOG_FIELDS, "path_b64"))
             writer.writeheader()
             writer.writerows(rows)

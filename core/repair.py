@@ -34,6 +34,7 @@ from typing import ClassVar
 from phonovault.core import config
 from phonovault.core.backups import target_offline_reason
 from phonovault.core.catalog import Catalog, CopyRecord, KnownFile, Observation, Root, Target
+from phonovault.core.durable import pid_alive
 from phonovault.core.fixity import hash_file
 from phonovault.core.jobs import CancelToken, ProgressCallback, ProgressMeter
 from phonovault.core.judge import abs_path, record_read
@@ -49,7 +50,6 @@ from phonovault.core.repair_io import (
     full_key,
     leftover,
     new_temp_name,
-    pid_alive,
     quarantine,
     split,
 )

@@ -23,12 +23,12 @@ import re
 import stat
 import uuid
 
+from phonovault.core.durable import fsync_dir
 from phonovault.core.fixity import NOT_REGULAR, BinaryReader, hash_file
 from phonovault.core.reading import describe_oserror
 
 __all__ = ["QTEMP_PREFIX", "TEMP_PREFIX", "Failed", "Folder", "Refused", "fill_temp",
-           "fsync_dir", "full_key", "leftover", "new_temp_name", "pid_alive", "quarantine",
-           "split"]  # fmt: skip
+           "full_key", "leftover", "new_temp_name", "quarantine", "split"]  # fmt: skip
 
 TEMP_PREFIX = ".phonovault-tmp-"  # beside a destination, while its new bytes are written
 QTEMP_PREFIX = ".phonovault-qtmp-"  # in the quarantine folder, while replaced bytes are copied
@@ -300,28 +300,8 @@ def full_key(st: os.stat_result | None) -> tuple[int, ...] | None:
     return None if st is None else (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
-def fsync_dir(folder: str) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def leftover(name: str) -> int | None:
     """For a temp file of ours: the pid of the process that wrote it (0 when it is from a
     version that did not record it); None for anything else."""
     m = _LEFTOVER.match(name)
     return None if m is None else int(m.group("pid") or 0)
-
-
-def pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # it exists, and is someone else's
-    return True

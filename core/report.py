@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +23,7 @@ from phonovault.core.backups import GOOD, targets_status
 from phonovault.core.catalog import Catalog, Root
 from phonovault.core.cli import json_safe
 from phonovault.core.config import Settings
+from phonovault.core.durable import atomic_file
 from phonovault.core.errors import NotInCatalogError, PhonovaultError
 from phonovault.core.library import locate, offline_reason
 from phonovault.core.plugin_api import load_plugins
@@ -463,40 +463,13 @@ def _check_destination(catalog: Catalog, target: str) -> None:
 
 
 def _atomic_write(target: str, data: bytes) -> None:
-    """Write ``data`` to ``target`` all at once: temp file in the same folder, fsync,
-    rename over (on error the temp file is removed and ``target`` is as it was)."""
-    folder = os.path.dirname(target)
-    tmp = os.path.join(folder, f".{os.path.basename(target)}.{secrets.token_hex(4)}.tmp")
+    """Write ``data`` to ``target`` all at once (durable.atomic_file: on error ``target`` is
+    as it was)."""
     try:
-        # os.open with 0o666 lets the umask decide the mode, as for any file the user saves.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
+        with atomic_file(target) as fh:
+            fh.write(data)
     except OSError as exc:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
         raise ReportError(f"cannot write the report to {target}: {exc.strerror or exc}") from exc
-    _sync_folder(folder)
-
-
-def _sync_folder(folder: str) -> None:
-    """Make the rename itself durable (best effort: not every system can fsync a folder)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def groups_by_severity(groups: Sequence[FindingGroup]) -> dict[str, list[FindingGroup]]:
