@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 import audiogen  # noqa: E402
+from scan_bench import run as run_cli  # noqa: E402  (beside this file)
 
 
 def _pcm(seconds: float, rate: int, freq: float, seed: int) -> bytes:
@@ -51,15 +51,7 @@ def make_library(root: Path, files: int, seconds: float) -> None:
 
 
 def run(catalog: Path, *args: str) -> tuple[float, dict]:
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "phonovault.core.cli", "--catalog", str(catalog), "--json", *args],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    elapsed = time.perf_counter() - start
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"{args} failed ({proc.returncode}): {proc.stderr}")
-    return elapsed, json.loads(proc.stdout)
+    return run_cli([sys.executable, "-m", "phonovault.core.cli"], catalog, *args)
 
 
 def main() -> int:

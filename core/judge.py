@@ -78,15 +78,7 @@ def record_read(
             seen_inode=obs.inode,
         )
         _set_only_finding(catalog, base.id, state, message, now)
-        catalog.add_history(
-            base.id,
-            state,
-            now,
-            digests=obs.digests,
-            size=obs.size,
-            mtime_ns=obs.mtime_ns,
-            detail=message,
-        )
+        _add_read(catalog, base.id, state, now, obs, message)
         return state
     if state == "tags-changed" or base.file_hash is None or moved_from or obs.track:
         if obs.track is None and obs.tag_error is None:
@@ -116,34 +108,28 @@ def record_read(
     catalog.update_file(
         base.id, state=final, state_detail=detail, last_read=now, last_verified=now, present=1
     )
-    if final == "ok":
-        catalog.clear_findings(base.id, FIXITY_KINDS)
-    else:
+    if final != "ok":
         _set_only_finding(catalog, base.id, final, f"{MESSAGES[final]} ({detail})", now)
-    catalog.add_history(
-        base.id,
-        final,
-        now,
-        digests=obs.digests,
-        size=obs.size,
-        mtime_ns=obs.mtime_ns,
-        detail=detail,
-    )
+    elif base.state != "ok":  # an ok file has no fixity finding: nothing to clear (hot path)
+        catalog.clear_findings(base.id, FIXITY_KINDS)
+    _add_read(catalog, base.id, final, now, obs, detail)
     return final
+
+
+def _add_read(
+    catalog: Catalog, file_id: int, state: str, now: float, obs: Observation, detail: str | None
+) -> None:
+    """The history row of one read: its verdict and what the read saw."""
+    catalog.add_history(
+        file_id, state, now, digests=obs.digests, size=obs.size, mtime_ns=obs.mtime_ns,
+        detail=detail,
+    )  # fmt: skip
 
 
 def record_new(catalog: Catalog, root: Root, obs: Observation, now: float) -> int:
     """Add a file seen for the first time; its read is its baseline. Call in a transaction."""
     file_id = catalog.insert_file(root.id, obs, state="ok", now=now, last_verified=now)
-    catalog.add_history(
-        file_id,
-        "ok",
-        now,
-        digests=obs.digests,
-        size=obs.size,
-        mtime_ns=obs.mtime_ns,
-        detail="first seen",
-    )
+    _add_read(catalog, file_id, "ok", now, obs, "first seen")
     if obs.tag_error:  # a new file has no findings yet: nothing to clear
         note_tags(catalog, file_id, obs, now)
     return file_id
