@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import struct
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -264,3 +265,16 @@ def flip_audio_byte(path: Path) -> None:
     else:
         raise AssertionError(f"{path}: no audio byte found")
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def png(width: int, height: int) -> bytes:
+    """A valid grey PNG of the given size, built by hand."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    rows = b"".join(b"\0" + b"\x80" * width for _ in range(height))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))  # fmt: skip

@@ -7,13 +7,13 @@ import errno
 import json
 import os
 import struct
-import zlib
 from pathlib import Path
 
 import audiogen
 import blake3
 import mutagen
 import pytest
+from audiogen import png
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mutagen.apev2 import BINARY, APEv2, APEValue
@@ -52,19 +52,6 @@ EXPECTED_GAINS = {"rg_track_gain": -6.5, "rg_track_peak": 0.988547, "rg_album_ga
                   "rg_album_peak": 1.0}  # fmt: skip
 MP4_MB = {"mb_trackid": "Track", "mb_albumid": "Album", "mb_artistid": "Artist",
           "mb_albumartistid": "Album Artist", "mb_releasegroupid": "Release Group"}  # fmt: skip
-
-
-def png(width: int, height: int) -> bytes:
-    """A valid grey PNG of the given size, built by hand."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
-
-    rows = b"".join(b"\0" + b"\x80" * width for _ in range(height))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows))
-            + chunk(b"IEND", b""))  # fmt: skip
 
 
 def jpeg(width: int, height: int) -> bytes:

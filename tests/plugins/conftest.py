@@ -11,7 +11,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from rulekit import Checker, add_flac_cover, png, retag
+from audiogen import png
+from rulekit import Checker, add_flac_cover, retag
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -24,19 +22,6 @@ ALBUM_RULES = {
     "album-cover-mixed", "track-duplicates", "track-gaps", "disc-numbering",
     "musicbrainz-album-mixed",
 }  # fmt: skip
-
-
-def png(width: int, height: int) -> bytes:
-    """A valid grey PNG of the given size, built by hand."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
-
-    rows = b"".join(b"\0" + b"\x80" * width for _ in range(height))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows))
-            + chunk(b"IEND", b""))  # fmt: skip
 
 
 def retag(path: Path, **tags: str | None) -> None:

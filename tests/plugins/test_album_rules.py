@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rulekit import ALBUM_RULES, add_flac_cover, png
+from audiogen import png
+from rulekit import ALBUM_RULES, add_flac_cover
 
 from phonovault.core.config import Settings
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import audiogen
 import pytest
+from audiogen import png
 from mutagen.apev2 import APEv2
 from mutagen.id3 import ID3, TIT2, TPE1
-from rulekit import add_flac_cover, png, retag
+from rulekit import add_flac_cover, retag
 
 from phonovault.core.config import Settings
 from phonovault.core.rules import finding_details
