@@ -34,6 +34,12 @@ class FileReadError(FileProblem):
         self.errno = errno_
         self.changed_during_read = changed_during_read
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled by the reader processes (phonovault.core.readpool); the default would call
+        # the class with the formatted message alone.
+        return (type(self), (self.path, self.reason, self.errno),
+                {"changed_during_read": self.changed_during_read})  # fmt: skip
+
 
 def describe_oserror(exc: OSError) -> str:
     if exc.errno == errno.EIO:

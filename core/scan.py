@@ -12,7 +12,7 @@ import errno
 import os
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from phonovault.core.catalog import Catalog, KnownFile, Observation, Root
@@ -29,6 +29,7 @@ from phonovault.core.judge import (
     settle_gone,
 )
 from phonovault.core.reading import FileReadError, observe
+from phonovault.core.readpool import MIN_FILES, Outcome, process_map
 from phonovault.core.walk import Entry, WalkResult, root_offline_reason, walk_root
 
 
@@ -60,6 +61,17 @@ class ScanOptions:
     workers: int = 2
     algorithm: str = "blake3"
     with_sha256: bool = False
+    # Where the reads run: "auto" (processes for a large scan with several workers, see
+    # phonovault.core.readpool), "threads" or "processes".
+    readers: str = "auto"
+
+
+def _use_processes(options: ScanOptions, files: int) -> bool:
+    if options.readers not in ("auto", "threads", "processes"):
+        raise ValueError(f"unknown readers {options.readers!r}")
+    if options.readers == "auto":
+        return options.workers > 1 and files >= MIN_FILES
+    return options.readers == "processes"
 
 
 def scan(
@@ -200,10 +212,23 @@ class _RootScan:
                 should_stop=self.stopped,
             )
 
+        def on_threads(entries: list[Entry]) -> Iterator[Outcome]:
+            return parallel_map(read, entries, options.workers, self.stopped, on_tick=meter.tick)
+
+        outcomes = on_threads(todo)
+        if _use_processes(options, len(todo)):
+            outcomes = process_map(
+                todo,
+                workers=options.workers,
+                algorithm=options.algorithm,
+                with_sha256=options.with_sha256,
+                should_stop=self.stopped,
+                on_tick=meter.tick,
+                on_bytes=meter.add_bytes,
+                fallback=on_threads,
+            )
         with self.catalog.batch() as batch:
-            for entry, obs, exc in parallel_map(
-                read, todo, options.workers, self.stopped, on_tick=meter.tick
-            ):
+            for entry, obs, exc in outcomes:
                 if isinstance(exc, HashCancelled) or self.offline is not None:
                     continue
                 if exc is not None and not isinstance(exc, FileReadError):

@@ -23,7 +23,7 @@ from phonovault.core.cli import main
 from phonovault.core.errors import CatalogError
 from phonovault.core.jobs import CancelToken
 from phonovault.core.library import add_root
-from phonovault.core.scan import scan
+from phonovault.core.scan import ScanOptions, scan
 from phonovault.core.verify import verify
 
 
@@ -66,8 +66,9 @@ def test_drive_unplugged_during_verify_is_offline_not_unreadable(
     assert catalog.state_counts() == {"ok": 10}
 
 
+@pytest.mark.parametrize("readers", ["threads", "processes"])
 def test_file_vanishing_between_walk_and_read_is_not_a_finding(
-    tmp_path: Path, make_file, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, make_file, catalog: Catalog, monkeypatch: pytest.MonkeyPatch, readers: str
 ) -> None:
     root = tmp_path / "Music"
     make_file("flac16", "A/keep.flac", root=root)
@@ -81,7 +82,7 @@ def test_file_vanishing_between_walk_and_read_is_not_a_finding(
         return result
 
     monkeypatch.setattr(scan_module, "walk_root", walk_then_vanish)
-    first = scan(catalog)
+    first = scan(catalog, options=ScanOptions(readers=readers))
     monkeypatch.setattr(scan_module, "walk_root", real)
     assert first.failed == [] and first.indexed == 1
     assert scan(catalog).missing == 0
