@@ -563,7 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--workers",
             type=int,
             default=0,
-            help=f"reading threads (default {default_workers(tags=name == 'scan')}; "
+            help=f"files read at once (default {default_workers(tags=name == 'scan')}; "
             "1 for a spinning disk)",
         )
         if name == "scan":

@@ -46,7 +46,7 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     a = actions.add_parser("verify", parents=[common], help="judge every copy (read-only)")
     a.add_argument("target", nargs="?", metavar="TARGET", help="one target (default: all)")
     a.add_argument("--full", action="store_true", help="re-read unchanged copies too")
-    a.add_argument("--workers", type=int, default=0, help="reading threads (default: auto)")
+    a.add_argument("--workers", type=int, default=0, help="files read at once (default: auto)")
     a.set_defaults(func=cmd_verify)
     a = actions.add_parser("coverage", parents=[common], help="good copies per file and album")
     a.add_argument("--min", type=int, default=2, metavar="N", help="copies wanted (default 2)")

@@ -41,10 +41,11 @@ def default_catalog_path() -> Path:
 
 
 def default_workers(*, tags: bool = True) -> int:
-    """Reading threads. A scan also parses tags, which holds the GIL: one thread per core, at
-    most four. A verify only reads and hashes (both release the GIL): four threads at least,
-    which keeps an SSD's queue busy on a cold cache (measured: 20 % faster than two) and
-    costs a little on a warm one. A spinning disk wants 1 (a setting)."""
+    """Files read at once. A scan also parses tags (CPU-bound; a large scan reads in worker
+    processes): one per core, at most four. A verify only reads and hashes (both release
+    the GIL): four threads at least, which keeps an SSD's queue busy on a cold cache
+    (measured: 20 % faster than two) and costs a little on a warm one. A spinning disk
+    wants 1 (a setting)."""
     cores = os.cpu_count() or 1
     return max(1, min(4, cores)) if tags else max(4, min(8, cores))
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
-import multiprocessing
 import os
 import pickle
 import signal
@@ -53,6 +52,7 @@ from phonovault.core.declared import Declared, read_declared
 from phonovault.core.errors import TagReadError
 from phonovault.core.ffdecode import AudioRun, DecodeCancelled, decode_audio, image_decodes
 from phonovault.core.payload import Malformed, locate
+from phonovault.core.spawning import spawn_context, without_main
 from phonovault.core.tags import read_cover
 
 __all__ = [
@@ -307,7 +307,8 @@ class _Worker:
         self.process = ctx.Process(
             target=_worker_main, args=(child, cancel), name="phonovault-decode", daemon=True
         )
-        self.process.start()
+        with without_main():
+            self.process.start()
         child.close()  # so a dead worker reads as EOF, not a hang
         self.conn = parent
         self.files = 0
@@ -402,7 +403,7 @@ class DecodePool:
     ) -> None:
         self._size = max(1, workers or _cpu_count())
         self._time_limit = time_limit or default_time_limit
-        self._ctx: SpawnContext = multiprocessing.get_context("spawn")
+        self._ctx: SpawnContext = spawn_context()
         self._cancel = self._ctx.Event()
         self._idle: list[_Worker] = []
 

@@ -16,10 +16,16 @@ read yet is read on threads in the parent: the scan finishes either way.
 
 from __future__ import annotations
 
-import multiprocessing
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
@@ -27,11 +33,14 @@ from typing import Any
 from phonovault.core.catalog import Observation
 from phonovault.core.fixity import HashCancelled
 from phonovault.core.reading import FileReadError, observe
+from phonovault.core.spawning import spawn_context, without_main
 from phonovault.core.walk import Entry
 
 MIN_FILES = 64  # fewer files than this are read on threads: starting processes would not pay
 CHUNK_FILES = 128  # files per round trip to a worker ...
-CHUNK_BYTES = 8 << 20  # ... or fewer, once their sizes add up to this
+CHUNK_BYTES = 32 << 20  # ... or fewer, once their sizes add up to this
+THREADS_PER_WORKER = 2  # files a worker reads at once, when they are large:
+THREADS_MIN_AVERAGE = 1 << 20  # a chunk's average size from which that pays
 
 Outcome = tuple[Entry, Observation | None, BaseException | None]
 
@@ -43,6 +52,8 @@ class _WorkerState:
     slot: int
     algorithm: str
     with_sha256: bool
+    threads: ThreadPoolExecutor
+    lock: threading.Lock
 
 
 _state: _WorkerState | None = None
@@ -56,30 +67,40 @@ def _init_worker(cancel: Any, counters: Any, next_slot: Any, algorithm: str,
         slot = next_slot.value % len(counters)
         next_slot.value += 1
     global _state
-    _state = _WorkerState(cancel, counters, slot, algorithm, with_sha256)
+    threads = ThreadPoolExecutor(THREADS_PER_WORKER, thread_name_prefix="phonovault-read")
+    _state = _WorkerState(cancel, counters, slot, algorithm, with_sha256, threads,
+                          threading.Lock())  # fmt: skip
 
 
-def _read_chunk(items: list[tuple[str, bytes]]) -> list[Observation | BaseException]:
-    """In a worker: observe each file; expected trouble comes back as the exception."""
+def _read_chunk(items: list[tuple[str, bytes, int]]) -> list[Observation | BaseException]:
+    """In a worker: observe the files ``(path, relpath, size)``; trouble comes back as the
+    exception. Large files are read two at a time: one thread's tags are parsed while the
+    other's bytes are read and hashed. Small ones one after the other: their cost is Python
+    work, and two threads would only take turns on the GIL (measured: 28 s -> 44 s for 100k
+    tiny files)."""
     state = _state
     assert state is not None, "_init_worker did not run"
-    counters, slot = state.counters, state.slot
+    counters, slot, lock = state.counters, state.slot, state.lock
 
     def on_bytes(n: int) -> None:
-        counters[slot] += n
+        with lock:
+            counters[slot] += n
 
-    out: list[Observation | BaseException] = []
-    for path, relpath in items:
+    def one(item: tuple[str, bytes, int]) -> Observation | BaseException:
         if state.cancel.is_set():
-            out.append(HashCancelled("stopped before reading"))
-            continue
+            return HashCancelled("stopped before reading")
+        path, relpath, _ = item
         try:
-            out.append(observe(path, relpath, algorithm=state.algorithm,
-                               with_sha256=state.with_sha256, on_bytes=on_bytes,
-                               should_stop=state.cancel.is_set))  # fmt: skip
+            return observe(path, relpath, algorithm=state.algorithm,
+                           with_sha256=state.with_sha256, on_bytes=on_bytes,
+                           should_stop=state.cancel.is_set)  # fmt: skip
         except (FileReadError, HashCancelled) as exc:
-            out.append(exc)
-    return out
+            return exc
+
+    sizes = sum(size for _, _, size in items)
+    if len(items) > 1 and sizes >= THREADS_MIN_AVERAGE * len(items):
+        return list(state.threads.map(one, items))
+    return [one(item) for item in items]
 
 
 def chunked(entries: Iterable[Entry], files: int, size: int) -> Iterator[list[Entry]]:
@@ -116,7 +137,7 @@ def process_map(
     started and the workers stop at their next read. ``fallback(rest)`` reads what a broken
     pool left unread (on threads); its outcomes are yielded in turn.
     """
-    ctx = multiprocessing.get_context("spawn")
+    ctx = spawn_context()
     cancel = ctx.Event()
     counters = ctx.RawArray("q", workers)
     next_slot = ctx.Value("i", 0)
@@ -136,21 +157,25 @@ def process_map(
                                initargs=init_args)  # fmt: skip
     broken = False
     leftover: list[Entry] = []  # unread when the pool broke: read on threads below
+
+    def fill() -> None:
+        nonlocal broken
+        while len(pending) < 2 * workers and not should_stop():
+            chunk = next(chunks, None)
+            if chunk is None:
+                return
+            try:
+                fut = pool.submit(_read_chunk, [(e.path, e.relpath, e.size) for e in chunk])
+            except BrokenProcessPool:
+                broken = True
+                leftover.extend(chunk)
+                return
+            pending[fut] = chunk
+
     try:
-        while True:
-            while len(pending) < 2 * workers and not should_stop():
-                chunk = next(chunks, None)
-                if chunk is None:
-                    break
-                try:
-                    fut = pool.submit(_read_chunk, [(e.path, e.relpath) for e in chunk])
-                except BrokenProcessPool:
-                    broken = True
-                    leftover += chunk
-                    break
-                pending[fut] = chunk
-            if not pending:
-                break
+        with without_main():
+            fill()  # the first submits start every worker; later ones start none
+        while pending and not broken:
             done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
             if should_stop():
                 cancel.set()
@@ -162,15 +187,15 @@ def process_map(
                     results = fut.result()
                 except BrokenProcessPool:
                     broken = True
-                    leftover += chunk
+                    leftover.extend(chunk)
                     break
                 for entry, result in zip(chunk, results, strict=True):
                     if isinstance(result, Observation):
                         yield entry, result, None
                     else:
                         yield entry, None, result
-            if broken:
-                break
+            if not broken:
+                fill()
     finally:
         cancel.set()
         pool.shutdown(wait=True, cancel_futures=True)

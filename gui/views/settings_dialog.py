@@ -1,4 +1,4 @@
-"""Settings: the library folders, hashing, reading threads, and where the catalog lives.
+"""Settings: the library folders, hashing, readers, and where the catalog lives.
 
 Folder changes are jobs that run at once (adding scans; removing only forgets catalog
 entries); OK/Cancel govern the preferences below them, which are saved through the context.
@@ -52,7 +52,7 @@ def _hint(text: str, parent: QWidget) -> QLabel:
 
 
 class SettingsDialog(QDialog):
-    """Library folders, hashing, reading threads and the tag rules; OK saves through
+    """Library folders, hashing, readers and the tag rules; OK saves through
     ``ctx.save_settings``."""
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
@@ -141,7 +141,7 @@ class SettingsDialog(QDialog):
         spin_row = QHBoxLayout()
         spin_row.addWidget(self.workers)
         spin_row.addStretch(1)
-        form.addRow("Reading threads:", spin_row)
+        form.addRow("Files read at once:", spin_row)
         form.addRow(
             "",
             _hint(

@@ -4,6 +4,7 @@ threads, the same handling of bad files, and a scan that survives a killed worke
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import os
 import pickle
 import signal
@@ -116,7 +117,7 @@ def test_a_killed_worker_does_not_stop_the_scan(
 
     def progress(p) -> None:
         if not killed:
-            for child in readpool.multiprocessing.active_children():
+            for child in multiprocessing.active_children():
                 if child.name.startswith("SpawnProcess"):
                     os.kill(child.pid, signal.SIGKILL)
                     killed.append(child.pid)
@@ -136,3 +137,36 @@ def test_gui_command_does_not_import_qt() -> None:
     code = "import sys, phonovault.gui.launch; print('PySide6' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+_UNGUARDED_SCRIPT = """
+import multiprocessing, sys
+from phonovault.core.catalog import Catalog
+from phonovault.core.scan import ScanOptions, scan
+with open(sys.argv[1], "a") as marker:
+    marker.write("top level ran\\n")
+seen = []
+with Catalog(sys.argv[2]) as catalog:
+    report = scan(catalog, options=ScanOptions(workers=2, readers="processes"),
+                  progress=lambda p: seen.append(len(multiprocessing.active_children())))
+print(report.indexed, max(seen))
+"""
+
+
+@pytest.mark.parametrize("how", ["file", "stdin"])
+def test_workers_never_rerun_the_callers_script(lib: Path, tmp_path: Path, how: str) -> None:
+    """A script without an ``if __name__ == "__main__"`` guard, or one read from stdin:
+    spawned workers must neither run its top level again nor fail to start."""
+    marker, db = tmp_path / "marker.txt", tmp_path / "c.sqlite"
+    with Catalog(db) as catalog:
+        add_root(catalog, lib)
+    script = tmp_path / "unguarded.py"
+    script.write_text(_UNGUARDED_SCRIPT)
+    argv = [sys.executable, str(script) if how == "file" else "-", str(marker), str(db)]
+    out = subprocess.run(argv, input=None if how == "file" else _UNGUARDED_SCRIPT,
+                         capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    indexed, children = map(int, out.stdout.split())
+    assert indexed == 2 * len(audiogen.KINDS) + 3
+    assert children >= 1, "the files were not read in worker processes"
+    assert marker.read_text() == "top level ran\n"
+    assert "Traceback" not in out.stderr
