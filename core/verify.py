@@ -34,7 +34,7 @@ from phonovault.core.judge import (
 from phonovault.core.library import absolute_path, locate
 from phonovault.core.reading import FileReadError, observe
 from phonovault.core.scrub import Budget
-from phonovault.core.walk import inside_root, root_offline_reason, walk_root
+from phonovault.core.walk import Containment, root_offline_reason, walk_root
 
 if TYPE_CHECKING:  # decoding pulls in PyAV and numpy: only a --decode run pays for them
     from phonovault.core.decoding import DecodeReport
@@ -259,12 +259,12 @@ class _Run:
 
     def read(self, todo: list[tuple[Root, KnownFile]], workers: int, meter: ProgressMeter
              ) -> None:  # fmt: skip
-        reals = {root.id: os.path.realpath(root.path) for root, _ in todo}
+        contained = {root.id: Containment(os.path.realpath(root.path)) for root, _ in todo}
 
         def read_one(item: tuple[Root, KnownFile]) -> Observation:
             root, k = item
             path = abs_path(root, k.relpath)
-            if not inside_root(path, reals[root.id]):
+            if not contained[root.id](path):
                 # Now a link out of the root: the walk does not follow it, so the scan calls
                 # the file missing; verify must too, not judge whatever the link points at.
                 raise FileReadError(path, _OUTSIDE, errno.ENOENT)

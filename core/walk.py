@@ -45,8 +45,33 @@ def inside_root(path: str, root_real: str) -> bool:
     """Whether ``path``, every symlink resolved, is ``root_real`` (a root's realpath) or under
     it. The walk and verify both ask, so a link leading out of a root is never read as if it
     were part of the library."""
-    real = os.path.realpath(path)
+    return _under(os.path.realpath(path), root_real)
+
+
+def _under(real: str, root_real: str) -> bool:
     return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
+
+
+class Containment:
+    """:func:`inside_root` for many files of one root, each folder resolved once.
+
+    ``os.path.realpath`` is pure Python and lstats every component of the path: it was a
+    fifth of a 100,000-file verify. Files share their folders, so a folder's realpath is
+    kept; a file still gets its own ``lstat``, and is resolved in full when it is a link."""
+
+    def __init__(self, root_real: str) -> None:
+        self.root_real = root_real
+        self._folders: dict[str, str] = {}
+
+    def __call__(self, path: str) -> bool:
+        folder, name = os.path.split(path)
+        real_folder = self._folders.get(folder)
+        if real_folder is None:
+            real_folder = self._folders[folder] = os.path.realpath(folder)
+        real = os.path.join(real_folder, name)
+        if os.path.islink(real):
+            real = os.path.realpath(real)
+        return _under(real, self.root_real)
 
 
 def walk_root(root: str, should_stop: Callable[[], bool] | None = None) -> WalkResult:

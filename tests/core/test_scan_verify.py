@@ -250,3 +250,27 @@ def test_verify_oldest_fraction_scrubs_least_recently_verified_first(
         assert len(report.results) == 2
         seen.extend(r.path for r in report.results)
     assert len(set(seen)) == 5
+
+
+def test_containment_agrees_with_inside_root(tmp_path: Path) -> None:
+    """verify's per-folder cache of realpaths answers as resolving every path in full does."""
+    from phonovault.core.walk import Containment, inside_root
+
+    root, outside = tmp_path / "Music", tmp_path / "elsewhere"
+    (root / "A/B").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "x.flac").write_bytes(b"x")
+    (root / "A/B/plain.flac").write_bytes(b"p")
+    (root / "A/B/out.flac").symlink_to(outside / "x.flac")  # a file link leaving the root
+    (root / "A/B/in.flac").symlink_to(root / "A/B/plain.flac")  # one staying inside
+    (root / "Linked").symlink_to(outside)  # a folder link leaving the root
+    (root / "Inner").symlink_to(root / "A")  # one staying inside
+    real = os.path.realpath(root)
+    contained = Containment(real)
+    paths = ["A/B/plain.flac", "A/B/out.flac", "A/B/in.flac", "Linked/x.flac",
+             "Inner/B/plain.flac", "A/B/gone.flac"]  # fmt: skip
+    answers = {p: contained(str(root / p)) for p in paths}
+    assert answers == {p: inside_root(str(root / p), real) for p in paths}
+    assert answers == {"A/B/plain.flac": True, "A/B/out.flac": False, "A/B/in.flac": True,
+                       "Linked/x.flac": False, "Inner/B/plain.flac": True,
+                       "A/B/gone.flac": True}  # fmt: skip
