@@ -165,8 +165,9 @@ def markdown(doc: dict[str, Any]) -> str:
         f"{lib['files']:,} files, {lib['bytes'] / 1e9:.2f} GB; median of {doc['runs']} "
         f"run(s); cold cache: {doc['cold']}.",
         "",
-        "| cache | tool | step | median s | min–max | files/s | MB/s | × PV | peak MB |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| cache | tool | step | median s | min–max | files/s | MB/s | × PV | peak MB | tree MB "
+        "| CPU s |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in doc["rows"]:
         secs = r["seconds"]
@@ -177,7 +178,8 @@ def markdown(doc: dict[str, Any]) -> str:
             f"| {r['mode']} | {r['tool']} | {what} | {_num(r['median'], '.2f').strip()} | "
             f"{span} | {_num(r['files_per_s'], ',.0f').strip()} | "
             f"{_num(r['mb_per_s'], ',.0f').strip()} | {_num(r['vs_pv'], '.2f').strip()} | "
-            f"{_num(r['peak_rss_mb'], '.0f').strip()} |"
+            f"{_num(r['peak_rss_mb'], '.0f').strip()} | {_num(r.get('tree_mb'), '.0f').strip()} | "
+            f"{_num(r.get('cpu_s'), '.1f').strip()} |"
         )
     out += ["", "| target | cache | measured | result |", "|---|---|---:|---|"]
     for t in doc["targets"]:

@@ -7,11 +7,14 @@ by one core. Each worker process has a GIL of its own, so N readers use N cores 
 parent keeps the catalog. Processes cost a start (about 0.1 s each) and pickling the results,
 so small scans stay on threads: :data:`MIN_FILES`.
 
-Workers are spawned, never forked: the GUI scans from a thread beside Qt. They get files in
-chunks (a few per round trip, not one), report bytes as they read them through shared
-counters (progress keeps moving during a long file), and stop within a read chunk when the
-parent sets the shared cancel event. If a worker dies (killed, out of memory), what was not
-read yet is read on threads in the parent: the scan finishes either way.
+Workers are spawned, never forked: the GUI scans from a thread beside Qt (and they never
+re-run the caller's script: :mod:`phonovault.core.spawning`). They get files in chunks (up
+to 128 files or 32 MiB per round trip) and read large files two at a time, so one file's tags
+are parsed while the other's bytes are read and hashed: that also keeps a cold disk's queue
+busier. They report bytes as they read them through shared counters (progress keeps moving
+during a long file), and stop within a read chunk when the parent sets the shared cancel
+event. If a worker dies (killed, out of memory), what was not read yet is read on threads in
+the parent: the scan finishes either way.
 """
 
 from __future__ import annotations
