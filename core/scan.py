@@ -2,8 +2,9 @@
 
 Incremental by design: a file whose (size, mtime_ns, inode) is as last seen is not opened, so
 a rescan of an unchanged library is a stat walk. New and changed files are read once each, on
-worker threads, for both hashes and the tags. Writes are batched and committed every half
-second, so a killed scan simply resumes: what was committed is skipped next time.
+worker threads (in worker processes for a large scan: phonovault.core.readpool), for both
+hashes and the tags. Writes are batched and committed every half second, so a killed scan
+simply resumes: what was committed is skipped next time.
 """
 
 from __future__ import annotations
@@ -215,8 +216,9 @@ class _RootScan:
         def on_threads(entries: list[Entry]) -> Iterator[Outcome]:
             return parallel_map(read, entries, options.workers, self.stopped, on_tick=meter.tick)
 
-        outcomes = on_threads(todo)
-        if _use_processes(options, len(todo)):
+        if not _use_processes(options, len(todo)):
+            outcomes = on_threads(todo)
+        else:
             outcomes = process_map(
                 todo,
                 workers=options.workers,

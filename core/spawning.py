@@ -33,9 +33,12 @@ def without_main() -> Iterator[None]:
     parent's main module: multiprocessing sees a bare stand-in with no file and no module
     name, and sends the child nothing to run. Hold it only around starting processes."""
     with _swap:
-        main = sys.modules["__main__"]
+        main = sys.modules.get("__main__")  # an embedding application may have none
         sys.modules["__main__"] = types.ModuleType("__main__")
         try:
             yield
         finally:
-            sys.modules["__main__"] = main
+            if main is None:
+                del sys.modules["__main__"]
+            else:
+                sys.modules["__main__"] = main
