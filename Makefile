@@ -11,6 +11,10 @@ STAMP := $(VENV)/.installed
 # Qt's xcb platform plugin needs these on Debian/Ubuntu; offscreen (tests, CI) needs none.
 GUI_DEBS := libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
             libxkbcommon-x11-0
+# The real tools users run on their files (taggers, remuxers, encoders) and real drive file
+# systems under FUSE: the tests use each of them, and fail (never skip) when one is missing.
+TEST_DEBS := flac vorbis-tools id3v2 kid3-cli atomicparsley wavpack ffmpeg sox mp3gain \
+             fusefat exfat-fuse dosfstools exfatprogs fuse2fs
 
 .PHONY: run test lint bench bench-small screenshots clean
 
@@ -25,7 +29,7 @@ run: $(STAMP)
 	$(BIN)/phonovault-gui
 
 test: $(STAMP)
-	@sh .ci/debian-deps flac
+	@sh .ci/debian-deps $(TEST_DEBS)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 # import-linter walks packages on disk and cannot follow the editable install's import hook,

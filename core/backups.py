@@ -24,9 +24,12 @@ from typing import Any
 
 from phonovault.core.catalog import Catalog, CopyRecord, KnownFile, Target
 from phonovault.core.errors import BackupError
-from phonovault.core.fixity import HashCancelled
+from phonovault.core.evidence import Evidence, Stat, for_root
+from phonovault.core.filesystems import DEFAULT_TRAITS
+from phonovault.core.fixity import Digests, HashCancelled
 from phonovault.core.jobs import CancelToken, ProgressCallback, ProgressMeter, parallel_map
-from phonovault.core.judge import UNPLUG_ERRNOS
+from phonovault.core.judge import UNPLUG_ERRNOS, same_audio
+from phonovault.core.payload_parts import IDENTITY_VERSION
 from phonovault.core.reading import FileReadError, observe
 from phonovault.core.walk import Entry, walk_root
 
@@ -213,6 +216,8 @@ class _Seen:
     audio_hash: str | None
     algo: str | None
     problem: str | None = None  # why it could not be read
+    version: int = IDENTITY_VERSION  # of audio_hash
+    digests: Digests | None = None  # of a read made now (None: reused)
 
 
 def verify_target(
@@ -246,6 +251,7 @@ class _Run:
         self.blocked: set[bytes] = set()
         self.blocked_dirs: tuple[bytes, ...] = ()
         self.now = time.time()
+        self.evidence = Evidence(DEFAULT_TRAITS)  # the target's, once it is walked
 
     def execute(self, workers: int, progress: ProgressCallback | None) -> None:
         reason = target_offline_reason(self.target)
@@ -265,6 +271,7 @@ class _Run:
         self.blocked_dirs = tuple(d.rstrip(b"/") + b"/" for d in walked.unreadable_dirs)
         self.stored = self.catalog.copies(self.target.id)
         on_disk = {e.relpath: e for e in walked.entries}
+        self.evidence = for_root(self.target.path, self._pairs(on_disk))
         algo = Counter(k.hash_algo or "blake3" for k in self.library.values()).most_common(1)
         self.algo = algo[0][0] if algo else "blake3"
         seen = self._read_all(list(on_disk.values()), workers, progress)
@@ -274,19 +281,33 @@ class _Run:
             return
         self._judge(seen)
 
+    def _pairs(self, on_disk: dict[bytes, Entry]) -> list[tuple[Stat, Stat]]:
+        """(last verified, now) stats of the copies, for the remount check."""
+        out = []
+        for relpath, old in self.stored.items():
+            e = on_disk.get(relpath)
+            if e is not None and old.size is not None:
+                out.append((Stat(old.size, old.mtime_ns or 0, old.inode or 0),
+                            Stat(e.size, e.mtime_ns, e.inode)))  # fmt: skip
+        return out
+
     def _algo_for(self, relpath: bytes) -> str:
         k = self.library.get(relpath)
         return (k.hash_algo if k is not None else None) or self.algo
 
     def _reusable(self, entry: Entry) -> _Seen | None:
         old = self.stored.get(entry.relpath)
-        if self.full or old is None or old.file_hash is None:
+        if self.full or old is None or old.file_hash is None or old.size is None:
             return None
-        if (old.size, old.mtime_ns, old.inode) != (entry.size, entry.mtime_ns, entry.inode):
+        before = Stat(old.size, old.mtime_ns or 0, old.inode or 0)
+        if not self.evidence.unchanged(before, Stat(entry.size, entry.mtime_ns, entry.inode)):
             return None
         if old.hash_algo != self._algo_for(entry.relpath):
             return None
-        return _Seen(entry, old.file_hash, old.audio_hash, old.hash_algo)
+        k = self.library.get(entry.relpath)
+        if old.audio_version < IDENTITY_VERSION and (k is None or old.file_hash != k.file_hash):
+            return None  # an old identity that may be compared: read it anew
+        return _Seen(entry, old.file_hash, old.audio_hash, old.hash_algo, None, old.audio_version)
 
     def _read_all(
         self, entries: list[Entry], workers: int, progress: ProgressCallback | None
@@ -315,7 +336,7 @@ class _Run:
             d = obs.digests
             assert d is not None
             stat = Entry(entry.relpath, entry.path, obs.size, obs.mtime_ns, obs.inode)
-            return _Seen(stat, d.file_hash, d.audio_hash, d.algorithm)
+            return _Seen(stat, d.file_hash, d.audio_hash, d.algorithm, digests=d)
 
         stop = lambda: self.cancel.cancelled or self.offline is not None  # noqa: E731
         for entry, result, exc in parallel_map(read_one, todo, workers, stop, meter.tick):
@@ -429,7 +450,7 @@ class _Run:
         self._result(lib, e.relpath, state, detail, file_id)
         return CopyRecord(self.target.id, file_id, e.relpath, e.size, e.mtime_ns, e.inode,
                           copy.file_hash, copy.audio_hash, copy.algo, state, self.now,
-                          detail)  # fmt: skip
+                          detail, copy.version)  # fmt: skip
 
     def _result(
         self, library: bytes | None, copy: bytes, state: str, detail: str | None,
@@ -448,7 +469,11 @@ def _classify(k: KnownFile, copy: _Seen, ever: set[str]) -> tuple[str, str | Non
         return "unknown", MESSAGES["unknown"]
     if copy.file_hash == k.file_hash:
         return "match", None
-    if copy.audio_hash == k.audio_hash:
+    if copy.version == k.audio_version:
+        same = copy.audio_hash == k.audio_hash
+    else:  # a library baseline of an older identity (an upgraded catalog)
+        same = copy.digests is not None and same_audio(k, copy.digests, copy.entry.path)
+    if same:
         return "tags-differ", MESSAGES["tags-differ"]
     if copy.audio_hash in ever or copy.file_hash in ever:
         return "stale", MESSAGES["stale"]

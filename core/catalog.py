@@ -19,7 +19,6 @@ from typing import Any
 
 from phonovault.core.errors import (
     CatalogError,
-    CatalogMissingError,
     NotInCatalogError,
     SchemaTooNewError,
 )
@@ -63,7 +62,7 @@ __all__ = [
     "display_path",
 ]
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # Each entry upgrades the schema by one version; never edit a released entry, append.
 MIGRATIONS: tuple[str, ...] = (
@@ -224,6 +223,21 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE files ADD COLUMN audio_fallback TEXT;
     """,
+    # 8: audio identity version 2 (DESIGN.md, "Hashes"): it covers the codec set-up too, and
+    # its set-up half is kept to name where damage is. Existing identities are version 1;
+    # each file gets its version-2 identity at its next read, without a new verdict when its
+    # bytes are the baseline's. ctime is evidence of a write (judge.py). Copies say which
+    # identity version they were made with. Cached decode verdicts were filed under version
+    # 1 identities, which files with other headers shared: they are dropped (the findings
+    # they made stay until the next decode check).
+    """
+    ALTER TABLE files ADD COLUMN audio_version INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE files ADD COLUMN setup_hash TEXT;
+    ALTER TABLE files ADD COLUMN ctime_ns INTEGER;
+    ALTER TABLE files ADD COLUMN seen_ctime_ns INTEGER;
+    ALTER TABLE copies ADD COLUMN audio_version INTEGER NOT NULL DEFAULT 1;
+    DELETE FROM decode_checks;
+    """,
 )
 
 # Fixity states that need the user's attention, and how loud they are.
@@ -276,7 +290,7 @@ def _observation_columns(obs: Observation) -> dict[str, Any]:
     cols: dict[str, Any] = {
         "size": obs.size, "mtime_ns": obs.mtime_ns, "inode": obs.inode, "present": 1,
         "seen_size": obs.size, "seen_mtime_ns": obs.mtime_ns, "seen_inode": obs.inode,
-        "tag_error": obs.tag_error,
+        "tag_error": obs.tag_error, "ctime_ns": obs.ctime_ns, "seen_ctime_ns": obs.ctime_ns,
     }  # fmt: skip
     track = obs.track
     if track is not None:
@@ -303,6 +317,8 @@ def _observation_columns(obs: Observation) -> dict[str, Any]:
             audio_method=d.audio_method,
             audio_fallback=d.fallback_reason,
             sha256=d.sha256,
+            audio_version=d.audio_version,
+            setup_hash=d.setup_hash,
         )
     return cols
 
@@ -327,14 +343,10 @@ class Catalog:
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
         self.path = Path(path)
-        if str(self.path) != ":memory:":
-            if not create and not self.path.exists():
-                raise CatalogMissingError(
-                    f"no catalog at {self.path}; start one with 'phonovault roots add FOLDER'"
-                )
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         from phonovault.core import catalog_guard  # damage found on open; rolling backups
 
+        # An existing file that is empty or not SQLite is refused, whatever ``create`` says;
+        # only a path holding nothing becomes a new catalog (CatalogMissingError otherwise).
         opening = catalog_guard.before_open(self.path, create=create)
         try:
             self._db = sqlite3.connect(
@@ -490,11 +502,12 @@ class Catalog:
             "SELECT id, root_id, relpath, size, mtime_ns, inode, COALESCE(seen_size, size), "
             "COALESCE(seen_mtime_ns, mtime_ns), COALESCE(seen_inode, inode), present, "
             "file_hash, audio_hash, hash_algo, audio_method, first_seen, last_read, "
-            "last_verified, state FROM files WHERE root_id = ?",
+            "last_verified, state, audio_version, setup_hash, seen_ctime_ns, "
+            "sha256 IS NOT NULL FROM files WHERE root_id = ?",
             (root_id,),
         )
         make = KnownFile._make
-        return {r[2]: make((*r[:9], bool(r[9]), *r[10:])) for r in rows}
+        return {r[2]: make((*r[:9], bool(r[9]), *r[10:-1], bool(r[-1]))) for r in rows}
 
     def known_file(self, file_id: int) -> KnownFile:
         found = self.known_files_by_ids([file_id])
@@ -507,11 +520,11 @@ class Catalog:
             "SELECT id, root_id, relpath, size, mtime_ns, inode, COALESCE(seen_size, size), "
             "COALESCE(seen_mtime_ns, mtime_ns), COALESCE(seen_inode, inode), present, "
             "file_hash, audio_hash, hash_algo, audio_method, first_seen, last_read, "
-            "last_verified, state FROM files "
-            f"WHERE id IN ({','.join('?' * len(ids))})",
+            "last_verified, state, audio_version, setup_hash, seen_ctime_ns, "
+            f"sha256 IS NOT NULL FROM files WHERE id IN ({','.join('?' * len(ids))})",
             list(ids),
         ).fetchall()
-        return [KnownFile._make((*r[:9], bool(r[9]), *r[10:])) for r in rows]
+        return [KnownFile._make((*r[:9], bool(r[9]), *r[10:-1], bool(r[-1]))) for r in rows]
 
     def merge_into(self, old_id: int, new_id: int) -> None:
         """Fold a vanished file's history into the file its bytes turned up as (a copy made
@@ -761,14 +774,24 @@ class Catalog:
             ),
         )
 
-    def set_finding(self, file_id: int, kind: str, message: str, now: float) -> None:
+    def set_seen_inodes(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Record ``(file id, inode)`` for files of a renumbered (remounted) root whose
+        bytes are unchanged: the baseline's inode moves with them."""
+        self._db.executemany(
+            "UPDATE files SET inode = ?, seen_inode = ? WHERE id = ?",
+            [(inode, inode, file_id) for file_id, inode in pairs],
+        )
+
+    def set_finding(
+        self, file_id: int, kind: str, message: str, now: float, detail: str | None = None
+    ) -> None:
         """Record (or refresh) one finding about a file; kinds are fixity states and
-        ``rule:<id>``."""
+        ``rule:<id>``. ``detail`` is JSON for the GUI (a tag edit's changes)."""
         self._db.execute(
-            "INSERT INTO findings (file_id, kind, severity, message, created) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (file_id, kind) DO UPDATE SET "
-            "message = excluded.message",
-            (file_id, kind, SEVERITY.get(kind, "warning"), message, now),
+            "INSERT INTO findings (file_id, kind, severity, message, detail, created) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (file_id, kind) DO UPDATE SET "
+            "message = excluded.message, detail = excluded.detail",
+            (file_id, kind, SEVERITY.get(kind, "warning"), message, detail, now),
         )
 
     def clear_findings(self, file_id: int, kinds: Iterable[str]) -> None:
@@ -876,8 +899,8 @@ class Catalog:
     # -- decode checks (integrity.py) -------------------------------------------------------
 
     _DECODE_TARGET = (
-        "SELECT id, root_id, relpath, size, duration, audio_hash, art_hash, state FROM files "
-        "WHERE present = 1"
+        "SELECT id, root_id, relpath, size, duration, audio_hash, art_hash, state, "
+        "audio_version FROM files WHERE present = 1"
     )
 
     def decode_targets_verified_since(
@@ -934,7 +957,8 @@ class Catalog:
         row = self._db.execute(
             "SELECT count(*), coalesce(sum(d.ok), 0), min(d.checked_at) FROM files f "
             "JOIN decode_checks d ON d.key = f.audio_hash || ':' || coalesce(f.art_hash, '') "
-            "WHERE f.present = 1 AND f.state NOT IN ('corrupt', 'audio-changed')"
+            "WHERE f.present = 1 AND f.state NOT IN ('corrupt', 'audio-changed') "
+            "AND f.audio_version >= 2"
         ).fetchone()
         return int(row[0]), int(row[1]), row[2]
 
@@ -944,7 +968,7 @@ class Catalog:
         row = self._db.execute(
             "SELECT d.checked_at, d.ok, d.result FROM files f JOIN decode_checks d "
             "ON d.key = f.audio_hash || ':' || coalesce(f.art_hash, '') WHERE f.id = ? "
-            "AND f.state NOT IN ('corrupt', 'audio-changed')",
+            "AND f.state NOT IN ('corrupt', 'audio-changed') AND f.audio_version >= 2",
             (file_id,),
         ).fetchone()
         return None if row is None else (row[0], bool(row[1]), row[2])
@@ -1097,7 +1121,8 @@ class Catalog:
         """What the last verification of the target stored, keyed by path in the target."""
         rows = self._db.execute(
             "SELECT target_id, file_id, relpath, size, mtime_ns, inode, file_hash, audio_hash, "
-            "hash_algo, state, verified_at, detail FROM copies WHERE target_id = ?",
+            "hash_algo, state, verified_at, detail, audio_version FROM copies "
+            "WHERE target_id = ?",
             (target_id,),
         )
         return {r[2]: CopyRecord(*r) for r in rows}
@@ -1106,18 +1131,19 @@ class Catalog:
         """Store (or replace) copy rows; call inside a transaction."""
         self._db.executemany(
             "INSERT INTO copies (target_id, file_id, relpath, path_text, size, mtime_ns, inode, "
-            "file_hash, audio_hash, hash_algo, state, verified_at, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "file_hash, audio_hash, hash_algo, state, verified_at, detail, audio_version) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (target_id, relpath) DO UPDATE SET file_id = excluded.file_id, "
             "path_text = excluded.path_text, size = excluded.size, "
             "mtime_ns = excluded.mtime_ns, inode = excluded.inode, "
             "file_hash = excluded.file_hash, audio_hash = excluded.audio_hash, "
             "hash_algo = excluded.hash_algo, state = excluded.state, "
-            "verified_at = excluded.verified_at, detail = excluded.detail",
+            "verified_at = excluded.verified_at, detail = excluded.detail, "
+            "audio_version = excluded.audio_version",
             [
                 (c.target_id, c.file_id, c.relpath, display_path(c.relpath), c.size, c.mtime_ns,
                  c.inode, c.file_hash, c.audio_hash, c.hash_algo, c.state, c.verified_at,
-                 c.detail)
+                 c.detail, c.audio_version)
                 for c in copies
             ],
         )  # fmt: skip

@@ -6,7 +6,10 @@ over it. So, on every open (:func:`before_open`, :func:`after_open`, called by
 ``Catalog.__init__``):
 
 - a cheap look at the file before SQLite touches it: is it a SQLite database at all (not
-  empty, the right header), and is it as long as its header says?
+  empty, the right header), and is it as long as its header says? A file that fails is
+  refused even by a command that may create a catalog (``roots add``): only a path holding
+  nothing becomes a new catalog, made under a temp name and linked into place, so a
+  catalog's name never holds an empty file of ours.
 - ``PRAGMA quick_check`` — but not on every open of a big catalog: it reads every page
   (148 ms warm, 650 ms cold, for 200,000 files / 154 MB, on the 2-core build machine). It
   runs when the catalog is small (under 32 MB, about 40,000 files: at most ~30 ms), when the
@@ -46,7 +49,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from phonovault.core.durable import fsync_dir, fsync_file, pid_alive
-from phonovault.core.errors import CatalogError
+from phonovault.core.errors import CatalogError, CatalogMissingError
 
 __all__ = [
     "BACKUP_DIR",
@@ -61,6 +64,7 @@ __all__ = [
     "backups_dir",
     "before_open",
     "check_catalog",
+    "create_catalog",
     "list_backups",
     "newest_good_backup",
     "open_error",
@@ -79,7 +83,7 @@ MAGIC = b"SQLite format 3\x00"
 _CORRUPT_CODES = {"SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CORRUPT_INDEX", "SQLITE_CORRUPT_VTAB",
                   "SQLITE_CORRUPT_SEQUENCE", "SQLITE_IOERR_SHORT_READ"}  # fmt: skip
 _STAMP_RE = r"(\d{8}-\d{6})(?:-(\d+))?"
-_TEMP_RE = re.compile(r"^\.(?P<stem>.+)\.(?:backup|restore)-(?P<pid>\d+)-[0-9a-f]{32}\.tmp$")
+_TEMP_RE = re.compile(r"^\.(?P<stem>.+)\.(?:backup|restore|create)-(?P<pid>\d+)-[0-9a-f]{32}\.tmp$")
 
 # Catalog files this process has checked, and when, by (st_dev, st_ino, st_size,
 # st_mtime_ns): the GUI opens a connection per job, and its own open connection keeps a -wal
@@ -129,24 +133,31 @@ class Restored:
 
 
 def before_open(path: Path, *, create: bool) -> Opening | None:
-    """Look at the catalog file before SQLite opens it; raise :class:`CatalogDamaged` when it
-    is not a SQLite database or is shorter than its header says. None for ``:memory:`` and
-    for a catalog about to be created."""
+    """Look at the catalog file before SQLite opens it. A file that is there must be a
+    SQLite database as long as its header says: an empty file, or one that is not SQLite,
+    raises :class:`CatalogDamaged` whatever ``create`` says, and is never written to. Only a
+    path holding nothing becomes a new catalog, and only with ``create`` (else
+    :class:`CatalogMissingError`); :func:`create_catalog` makes it, and None is returned
+    (also for ``:memory:``): a new catalog needs no check and no backup."""
     if str(path) == ":memory:":
         return None
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        return None
+        _refuse_orphaned_wal(path)
+        if not create:
+            raise CatalogMissingError(
+                f"no catalog at {path}; start one with 'phonovault roots add FOLDER'"
+            ) from None
+        if create_catalog(path):
+            return None
+        return before_open(path, create=False)  # another process made it just now
     except OSError as exc:
         raise CatalogError(f"cannot open the catalog {path}: {exc.strerror or exc}") from exc
     wal = _size(_sibling(path, "-wal"))
     if st.st_size == 0 and not wal:
-        # An interrupted first 'roots add' leaves an empty file; a catalog the user had
-        # would have backups. An empty file is never silently turned into a new catalog
-        # when one of those exists.
-        if create and not list_backups(path):
-            return None
+        # A new catalog is never empty under its own name (create_catalog), so an empty file
+        # is something else: a sync tool's truncation, a mistyped --catalog. Never filled.
         raise CatalogDamaged(path, "the file is empty (0 bytes)", newest_good_backup(path))
     problem = header_problem(path, st.st_size, wal_in_use=bool(wal))
     if problem:
@@ -154,6 +165,51 @@ def before_open(path: Path, *, create: bool) -> Opening | None:
     key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     changed = max(st.st_mtime, _mtime(_sibling(path, "-wal")))
     return Opening(path, True, bool(wal), st.st_size, key, changed)
+
+
+def _refuse_orphaned_wal(path: Path) -> None:
+    """A -wal whose catalog is gone would be replayed into a new catalog of that name."""
+    wal = _sibling(path, "-wal")
+    if _size(wal):
+        raise CatalogDamaged(
+            path, f"the file is gone but its write-ahead log {wal.name} is still there",
+            newest_good_backup(path),
+        )  # fmt: skip
+
+
+def create_catalog(path: Path) -> bool:
+    """Make an empty SQLite database in WAL mode at ``path``, which holds nothing: built
+    under a temp name beside it and hard-linked into place, so the catalog's name never
+    holds an empty or half-made file, even after a kill (a temp file is left, removed by
+    the next creation). False when something appeared at ``path`` meanwhile (it is left
+    alone). The caller's migrations then give it its tables."""
+    tmp = path.parent / f".{path.stem}.create-{os.getpid()}-{uuid.uuid4().hex}.tmp"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(path.parent)
+        db = sqlite3.connect(str(tmp), isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode = WAL")  # writes the header: a valid database
+        finally:
+            db.close()
+        fsync_file(tmp)
+        try:
+            os.link(tmp, path)  # never replaces what is there
+        except FileExistsError:
+            return False
+        except OSError:  # a file system without hard links
+            if os.path.lexists(path):
+                return False
+            os.replace(tmp, path)
+        fsync_dir(path.parent)
+        return True
+    except (OSError, sqlite3.Error) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise CatalogError(f"cannot create the catalog {path}: {why}") from exc
+    finally:
+        for leftover in (tmp, _sibling(tmp, "-wal"), _sibling(tmp, "-shm")):
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
 
 
 def after_open(db: sqlite3.Connection, opening: Opening | None, *, schema: int) -> None:

@@ -26,7 +26,14 @@ from phonovault.core.catalog import Catalog, display_path
 from phonovault.core.config import Settings, default_catalog_path, default_workers
 from phonovault.core.errors import PhonovaultError
 from phonovault.core.jobs import CancelToken, Progress, format_duration, format_size
-from phonovault.core.library import absolute_path, add_root, locate, offline_reason
+from phonovault.core.judge import tag_changes_of
+from phonovault.core.library import (
+    absolute_path,
+    add_root,
+    locate,
+    offline_reason,
+    root_folder,
+)
 from phonovault.core.scan import ScanOptions, ScanReport, scan
 from phonovault.core.scrub import parse_budget
 from phonovault.core.verify import VerifyReport, accept, verify
@@ -133,9 +140,15 @@ def _when(ts: float | None) -> str:
 # -- commands -------------------------------------------------------------------------------
 
 
-def cmd_roots(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
+def check_roots_args(args: argparse.Namespace) -> None:
+    """Before the catalog is opened (or made): a failed 'roots add' leaves nothing behind."""
     if args.action in ("add", "remove") and not args.path:
         raise PhonovaultError(f"'roots {args.action}' needs a folder: roots {args.action} PATH")
+    if args.action == "add":
+        root_folder(args.path)
+
+
+def cmd_roots(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
     if args.action == "add":
         root = add_root(catalog, args.path)
         if out.json:
@@ -281,6 +294,8 @@ def _verify_doc(r: VerifyReport) -> dict[str, Any]:
         item: dict[str, Any] = {"path": res.path, "state": res.state}
         if res.detail:
             item["detail"] = res.detail
+        if res.changes:
+            item["changes"] = [c.to_json() for c in res.changes]
         if res.moved_from:
             item["from"] = res.moved_from
         results.append(item)
@@ -409,6 +424,7 @@ def cmd_show(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
     }
     data["path"] = absolute_path(root, rec)
     data["raw_tags"] = json.loads(rec.raw_tags) if rec.raw_tags else {}
+    data["changes"] = tag_changes_of(catalog, rec.id)
     from phonovault.core.decoding import last_decode  # PyAV: only for the command that needs it
 
     decoded = last_decode(catalog, rec.id)
@@ -552,7 +568,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with remove: confirm forgetting the root's catalog history",
     )
-    p.set_defaults(func=cmd_roots)
+    p.set_defaults(func=cmd_roots, check_args=check_roots_args)
 
     for name, func, text in (
         ("scan", cmd_scan, "index new and changed files (read-only)"),
@@ -652,6 +668,9 @@ def main(
     # open an empty one and report that all is well.
     create = args.command == "roots" and args.action == "add"
     try:
+        check_args = getattr(args, "check_args", None)
+        if check_args is not None:  # bad arguments are refused before any file is made
+            check_args(args)
         if getattr(args, "catalog_free", False):  # 'catalog ...' also works on a damaged one
             return int(args.func(args, path, out))
         with Catalog(path, create=create) as catalog:

@@ -86,19 +86,23 @@ def cmd_export_manifest(args: argparse.Namespace, catalog: Catalog, out: Out) ->
     export = export_bagit if args.format == "bagit" else export_sha256sum
     report = export(catalog, target, dest)
     _print_export(out, args.format, report)
-    return EXIT_OK
+    return EXIT_FINDINGS if report.left_out else EXIT_OK
 
 
 def _print_export(out: Out, fmt: str, r: ExportReport) -> None:
+    for item in r.left_out:
+        out.err.write(f"phonovault: warning: left out {item.path}: {item.reason}\n")
     if out.json:
-        out.dump({"format": fmt, **{k: getattr(r, k) for k in r.__slots__}})  # type: ignore[attr-defined]
+        doc = {k: getattr(r, k) for k in r.__slots__}  # type: ignore[attr-defined]
+        doc["left_out"] = [{"path": i.path, "reason": i.reason} for i in r.left_out]
+        out.dump({"format": fmt, **doc})
         return
     how = f"{r.reused} stored, {r.computed} computed"
     if fmt == "bagit":
         how += f"; {r.linked} hard-linked, {r.files - r.linked} copied"
     out.line(f"{fmt}: {r.files} files ({how}) -> {r.out_path}")
-    for path in r.skipped:
-        out.line(f"  left out (not on disk): {path}")
+    if r.left_out:
+        out.line(f"  {len(r.left_out)} files left out, not certified (see the warnings)")
 
 
 def cmd_export_catalog(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:

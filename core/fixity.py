@@ -25,6 +25,7 @@ from typing import Protocol
 import blake3
 
 from phonovault.core.payload import Malformed, PayloadFilter, locate, payload_filter
+from phonovault.core.payload_parts import IDENTITY_VERSION, Hasher, combine
 
 ALGORITHMS = ("blake3", "sha256")
 
@@ -46,20 +47,21 @@ class BinaryReader(Protocol):
     def close(self) -> None: ...
 
 
-class _Hasher(Protocol):
-    def update(self, data: bytes | memoryview, /) -> object: ...
-
-    def hexdigest(self) -> str: ...
-
-
 @dataclass(frozen=True, slots=True)
 class Digests:
     """What one read of a file tells fixity checking.
 
     ``audio_method`` names the payload rule that applied ("flac", "stream", "mp4-mdat",
-    "riff-data", "aiff-ssnd", "ogg-pages", "dsf-data", "dff-dsd"), or "file" when we fell back
-    to hashing every byte, in which case ``fallback_reason`` says why (for the user; a
+    "riff-data", "aiff-ssnd", "ogg-packets", "dsf-data", "dff-dsd"), or "file" when we fell
+    back to hashing every byte, in which case ``fallback_reason`` says why (for the user; a
     fallback is stable, so a later tag edit will simply look like an audio change).
+
+    ``audio_hash`` is the audio identity of version ``audio_version``, made of two halves
+    kept for naming where damage is: ``setup_hash`` (the codec set-up) and ``samples_hash``
+    (the coded audio; for every format but Ogg this equals the version-1 audio hash, which
+    upgrades old baselines). Both are None for a fallback, and when a re-read of unchanged
+    bytes took the baseline's identity without computing it (``samples_hash``). ``damage``
+    names structural damage the read saw (an Ogg page failing its CRC), else None.
     """
 
     size: int
@@ -69,6 +71,10 @@ class Digests:
     audio_method: str
     fallback_reason: str | None
     sha256: str | None
+    audio_version: int = IDENTITY_VERSION
+    setup_hash: str | None = None
+    samples_hash: str | None = None
+    damage: str | None = None
 
 
 NOT_REGULAR = "not a regular file (a folder, pipe, socket or device)"
@@ -92,7 +98,8 @@ def open_regular(
     return fh
 
 
-def _new_hasher(algorithm: str) -> _Hasher:
+def new_hasher(algorithm: str) -> Hasher:
+    """A hasher of ``algorithm`` (one of :data:`ALGORITHMS`)."""
     if algorithm == "blake3":
         # One thread: the scanner already hashes several files at once, and blake3 releases
         # the GIL on large buffers, so extra threads would only contend.
@@ -105,11 +112,15 @@ def _new_hasher(algorithm: str) -> _Hasher:
 @dataclass(frozen=True, slots=True)
 class Expected:
     """The baseline a re-read is compared with: when the file hash comes out the same, the
-    audio hash is the baseline's too (every byte is the same), so it need not be computed."""
+    audio identity is the baseline's too (every byte is the same), so it need not be
+    computed; unless the baseline's identity is of an older version, which this read
+    replaces (an upgraded catalog)."""
 
     file_hash: str
     audio_hash: str
     audio_method: str
+    audio_version: int = IDENTITY_VERSION
+    setup_hash: str | None = None
 
 
 def hash_file(
@@ -136,24 +147,33 @@ def hash_file(
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
-    file_hasher, audio_hasher = _new_hasher(algorithm), _new_hasher(algorithm)
+    file_hasher = new_hasher(algorithm)
+
+    def make_hasher() -> Hasher:
+        return new_hasher(algorithm)
+
     sha = hashlib.sha256() if with_sha256 and algorithm != "sha256" else None
     f = opener(path, "rb")
     try:
         size = f.seek(0, os.SEEK_END)
-        if expect is not None and expect.audio_method != "file":
+        if (
+            expect is not None
+            and expect.audio_method != "file"
+            and expect.audio_version == IDENTITY_VERSION
+        ):
             f.seek(0)
             read = _stream(f, size, chunk_size, file_hasher, sha, None, on_bytes, should_stop)
             file_hash = file_hasher.hexdigest()
             if file_hash == expect.file_hash:
                 same = (sha.hexdigest() if sha is not None else file_hash) if with_sha256 else None
                 return Digests(read, file_hash, expect.audio_hash, algorithm,
-                               expect.audio_method, None, same)  # fmt: skip
-            file_hasher = _new_hasher(algorithm)  # changed: both hashes, from the start
+                               expect.audio_method, None, same,
+                               setup_hash=expect.setup_hash)  # fmt: skip
+            file_hasher = new_hasher(algorithm)  # changed: both hashes, from the start
             sha = hashlib.sha256() if with_sha256 and algorithm != "sha256" else None
             on_bytes = None
         try:
-            filt: PayloadFilter | None = payload_filter(locate(f, size), audio_hasher)
+            filt: PayloadFilter | None = payload_filter(locate(f, size), make_hasher)
             reason = None
         except Malformed as exc:
             filt, reason = None, exc.reason
@@ -168,14 +188,20 @@ def hash_file(
         sha256: str | None = sha.hexdigest() if sha is not None else file_hash
     else:
         sha256 = None
+    if filt is None or reason is not None:
+        return Digests(read, file_hash, file_hash, algorithm, "file", reason, sha256)
+    parts = filt.parts()
     return Digests(
         size=read,
         file_hash=file_hash,
-        audio_hash=file_hash if reason is not None else audio_hasher.hexdigest(),
+        audio_hash=combine(parts, make_hasher),
         algorithm=algorithm,
-        audio_method="file" if reason is not None or filt is None else filt.method,
-        fallback_reason=reason,
+        audio_method=filt.method,
+        fallback_reason=None,
         sha256=sha256,
+        setup_hash=parts.setup,
+        samples_hash=parts.samples,
+        damage=parts.damage,
     )
 
 
@@ -183,8 +209,8 @@ def _stream(
     f: BinaryReader,
     size: int,
     chunk_size: int,
-    file_hasher: _Hasher,
-    sha: _Hasher | None,
+    file_hasher: Hasher,
+    sha: Hasher | None,
     filt: PayloadFilter | None,
     on_bytes: Callable[[int], None] | None,
     should_stop: Callable[[], bool] | None,

@@ -9,11 +9,19 @@ rot does not touch it. The two hashes decide; size, mtime and inode only tell bi
 from __future__ import annotations
 
 import errno
+import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-from phonovault.core.catalog import Catalog, KnownFile, Observation, Root
+from phonovault.core.catalog import Catalog, FileRecord, KnownFile, Observation, Root
 from phonovault.core.errors import TagReadError
+from phonovault.core.evidence import Evidence, Stat
+from phonovault.core.filesystems import DEFAULT_TRAITS
+from phonovault.core.fixity import Digests, new_hasher, open_regular
+from phonovault.core.legacy_identity import LEGACY_OGG_METHOD, legacy_ogg_hash
+from phonovault.core.payload_parts import IDENTITY_VERSION
+from phonovault.core.tag_changes import TagChange, summary, tag_changes
 from phonovault.core.tags import read_tags
 
 FIXITY_KINDS = ("tags-changed", "corrupt", "audio-changed", "missing", "moved", "unreadable")
@@ -22,6 +30,8 @@ MESSAGES = {
     "tags-changed": "tags were edited; the audio is unchanged (new file hash recorded)",
     "corrupt": "audio bytes changed although nothing wrote to the file (bit rot?); "
     "restore it from a backup",
+    "tag-damage": "bytes outside the audio changed although nothing wrote to the file "
+    "(damage in the tag area; the audio is intact); restore it from a backup",
     "audio-changed": "the audio differs from the baseline and the file was written to "
     "(re-encoded or replaced?); confirm with 'accept' if intended",
     "missing": "the file is gone from its root",
@@ -38,18 +48,78 @@ def abs_path(root: Root, relpath: bytes) -> str:
     return os.path.join(root.path, os.fsdecode(relpath))
 
 
-def classify(base: KnownFile, obs: Observation) -> str:
-    """The fixity state of a fresh read against the stored baseline."""
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A fresh read judged: its state and, for a changed file, what changed in words."""
+
+    state: str
+    detail: str | None = None
+    changes: tuple[TagChange, ...] = ()
+
+
+# What each format's codec set-up is, for a verdict that names the damaged region.
+_SETUP_NAMES = {
+    "flac": "STREAMINFO", "riff-data": "the fmt chunk", "aiff-ssnd": "the COMM chunk",
+    "mp4-mdat": "the MP4 sample tables", "ogg-packets": "the codec headers",
+    "dsf-data": "the fmt chunk", "dff-dsd": "the PROP chunk",
+}  # fmt: skip
+
+
+def _stat(size: int, mtime_ns: int, inode: int, ctime_ns: int | None = None) -> Stat:
+    return Stat(size, mtime_ns, inode, ctime_ns)
+
+
+def same_audio(base: KnownFile, d: Digests, path: str) -> bool:
+    """Whether the fresh read's audio is the baseline's. A baseline of identity version 1
+    (an upgraded catalog) is compared the way it was made: for every format but Ogg that
+    is the new identity's samples half; Ogg's version-1 hash is computed again."""
+    if base.audio_version >= IDENTITY_VERSION:
+        return d.audio_hash == base.audio_hash
+    if base.audio_method == LEGACY_OGG_METHOD:
+        algo = base.hash_algo or d.algorithm
+        return legacy_ogg_hash(path, lambda: new_hasher(algo), open_regular) == base.audio_hash
+    return base.audio_method != "file" and d.samples_hash == base.audio_hash
+
+
+def _region(base: KnownFile, d: Digests) -> str:
+    """Where the audio differs, as far as the two halves tell."""
+    if d.audio_method == "file" and base.audio_method != "file":
+        where = f"its structure no longer parses ({d.fallback_reason})"
+    elif base.audio_version >= IDENTITY_VERSION and base.setup_hash and d.setup_hash:
+        if d.setup_hash != base.setup_hash:
+            where = f"in the codec set-up ({_SETUP_NAMES.get(d.audio_method, 'headers')})"
+        else:
+            where = "in the audio samples"
+    else:
+        where = "in the audio"
+    return f"{where}; {d.damage}" if d.damage else where
+
+
+def judge(base: KnownFile, obs: Observation, evidence: Evidence, path: str,
+          old: Callable[[], FileRecord]) -> Verdict:  # fmt: skip
+    """The fixity verdict on a fresh read against the stored baseline (DESIGN.md's table).
+    ``old()`` gives the baseline's record (its tags), asked only for a tag edit."""
     d = obs.digests
     assert d is not None
     if base.file_hash is None or d.file_hash == base.file_hash:
-        return "ok"
-    if d.audio_hash == base.audio_hash:
-        return "tags-changed"
-    # A new inode is evidence of a write too (a file replaced by rename, two files swapped).
-    if (obs.size, obs.mtime_ns, obs.inode) == (base.size, base.mtime_ns, base.inode):
-        return "corrupt"
-    return "audio-changed"
+        return Verdict("ok")
+    before = _stat(base.size, base.mtime_ns, base.inode, base.seen_ctime_ns)
+    after = _stat(obs.size, obs.mtime_ns, obs.inode, obs.ctime_ns)
+    if same_audio(base, d, path):
+        if obs.track is None and obs.tag_error is None:
+            obs = _with_tags(obs, path)
+        changes = tuple(tag_changes(old(), obs.track))
+        said = summary(list(changes))
+        # A write leaves a mark; damage does not. Without ctime, only a change no tag shows
+        # (and no write) is damage: a timestamp-keeping tag edit shows in its fields.
+        if evidence.nothing_wrote(before, after) or (
+            not changes and evidence.unchanged(before, after)
+        ):
+            return Verdict("corrupt", f"{MESSAGES['tag-damage']} ({said})", changes)
+        return Verdict("tags-changed", said, changes)
+    if evidence.unchanged(before, after):
+        return Verdict("corrupt", f"{MESSAGES['corrupt']} ({_region(base, d)})")
+    return Verdict("audio-changed", f"{MESSAGES['audio-changed']} ({_region(base, d)})")
 
 
 def record_read(
@@ -60,60 +130,75 @@ def record_read(
     now: float,
     *,
     moved_from: str | None = None,
-) -> str:
-    """Classify a read, store what it means, return the state. Call inside a transaction."""
-    state = classify(base, obs)
+    evidence: Evidence | None = None,
+) -> Verdict:
+    """Judge a read, store what it means, return the verdict (the state, and what changed in
+    words). Call inside a transaction."""
+    path = abs_path(root, obs.relpath)
+    ev = evidence or Evidence(DEFAULT_TRAITS)
+    verdict = judge(base, obs, ev, path, lambda: catalog.file(base.id))
+    state = verdict.state
     if state not in ("ok", "tags-changed"):
-        message = MESSAGES[state] + _twin_note(catalog, root, base, obs)
+        message = (verdict.detail or MESSAGES[state]) + _twin_note(catalog, root, base, obs)
         # The baseline stays until the user accepts or repairs; only the seen stat moves.
         catalog.update_file(
-            base.id,
-            state=state,
-            state_detail=message,
-            last_read=now,
-            last_verified=now,
-            present=1,
-            seen_size=obs.size,
-            seen_mtime_ns=obs.mtime_ns,
-            seen_inode=obs.inode,
-        )
-        _set_only_finding(catalog, base.id, state, message, now)
+            base.id, state=state, state_detail=message, last_read=now, last_verified=now,
+            present=1, seen_size=obs.size, seen_mtime_ns=obs.mtime_ns, seen_inode=obs.inode,
+            seen_ctime_ns=obs.ctime_ns,
+        )  # fmt: skip
+        _set_only_finding(catalog, base.id, state, message, now, verdict.changes)
         _add_read(catalog, base.id, state, now, obs, message)
-        return state
-    if state == "tags-changed" or base.file_hash is None or moved_from or obs.track:
+        return Verdict(state, message, verdict.changes)
+    d = obs.digests
+    assert d is not None
+    # An upgraded baseline, or a SHA-256 to fill in: same bytes, more known about them.
+    more = base.audio_version < d.audio_version or (d.sha256 is not None and not base.has_sha256)
+    if state == "tags-changed" or base.file_hash is None or moved_from or obs.track or more:
         if obs.track is None and obs.tag_error is None:
-            obs = _with_tags(obs, abs_path(root, obs.relpath))
+            obs = _with_tags(obs, path)
         catalog.update_file(base.id, obs)  # the new baseline (and its tags)
-    elif (obs.size, obs.mtime_ns, obs.inode) != (
+    elif (obs.size, obs.mtime_ns, obs.inode, obs.ctime_ns) != (
         base.seen_size,
         base.seen_mtime_ns,
         base.seen_inode,
+        base.seen_ctime_ns,
     ):
         # Same bytes, new stat (touched, copied back): remember it so scans skip the file.
         catalog.update_file(
-            base.id,
-            size=obs.size,
-            mtime_ns=obs.mtime_ns,
-            inode=obs.inode,
-            seen_size=obs.size,
-            seen_mtime_ns=obs.mtime_ns,
-            seen_inode=obs.inode,
-        )
+            base.id, size=obs.size, mtime_ns=obs.mtime_ns, inode=obs.inode,
+            seen_size=obs.size, seen_mtime_ns=obs.mtime_ns, seen_inode=obs.inode,
+            ctime_ns=obs.ctime_ns, seen_ctime_ns=obs.ctime_ns,
+        )  # fmt: skip
     final = "moved" if moved_from else state
     detail: str | None = None
     if state == "tags-changed":
-        detail = f"previous file hash {base.file_hash}"
+        detail = f"{verdict.detail}; previous file hash {base.file_hash}"
     if moved_from:
         detail = f"from {moved_from}"
     catalog.update_file(
         base.id, state=final, state_detail=detail, last_read=now, last_verified=now, present=1
     )
     if final != "ok":
-        _set_only_finding(catalog, base.id, final, f"{MESSAGES[final]} ({detail})", now)
+        _set_only_finding(catalog, base.id, final, f"{MESSAGES[final]} ({detail})", now,
+                          verdict.changes)  # fmt: skip
     elif base.state != "ok":  # an ok file has no fixity finding: nothing to clear (hot path)
         catalog.clear_findings(base.id, FIXITY_KINDS)
     _add_read(catalog, base.id, final, now, obs, detail)
-    return final
+    return Verdict(final, verdict.detail if final == "tags-changed" else detail, verdict.changes)
+
+
+def tag_changes_of(catalog: Catalog, file_id: int) -> list[dict[str, str | None]]:
+    """The field-by-field changes of a file's current fixity finding (a tag edit, or damage
+    in the tag area): ``[{"field", "old", "new"}]``; empty when there are none."""
+    details = catalog.finding_details(file_id)
+    for kind in ("tags-changed", "corrupt", "moved"):
+        if kind in details:
+            try:
+                changes = json.loads(details[kind]).get("changes", [])
+            except (ValueError, AttributeError):
+                continue
+            return [c for c in changes if isinstance(c, dict)]
+    return []
 
 
 def _add_read(
@@ -157,9 +242,12 @@ def record_problem(catalog: Catalog, base: KnownFile, state: str, reason: str, n
     catalog.add_history(base.id, state, now, detail=reason)
 
 
-def _set_only_finding(catalog: Catalog, file_id: int, kind: str, message: str, now: float) -> None:
+def _set_only_finding(catalog: Catalog, file_id: int, kind: str, message: str, now: float,
+                      changes: tuple[TagChange, ...] = ()) -> None:  # fmt: skip
     catalog.clear_findings(file_id, [k for k in FIXITY_KINDS if k != kind])
-    catalog.set_finding(file_id, kind, message, now)
+    # The GUI and --json show a tag edit's changes field by field.
+    detail = json.dumps({"changes": [c.to_json() for c in changes]}) if changes else None
+    catalog.set_finding(file_id, kind, message, now, detail)
 
 
 def _with_tags(obs: Observation, path: str) -> Observation:
@@ -167,7 +255,8 @@ def _with_tags(obs: Observation, path: str) -> Observation:
         track, error = read_tags(path), None
     except TagReadError as exc:
         track, error = None, exc.reason
-    return Observation(obs.relpath, obs.size, obs.mtime_ns, obs.inode, obs.digests, track, error)
+    return Observation(obs.relpath, obs.size, obs.mtime_ns, obs.inode, obs.digests, track, error,
+                       obs.ctime_ns)  # fmt: skip
 
 
 def _twin_note(catalog: Catalog, root: Root, base: KnownFile, obs: Observation) -> str:

@@ -9,11 +9,18 @@ from phonovault.core.errors import NotInCatalogError, RootError
 from phonovault.core.walk import root_offline_reason
 
 
-def add_root(catalog: Catalog, path: str | os.PathLike[str]) -> Root:
-    """Register a folder as a library root (nothing is written inside it)."""
+def root_folder(path: str | os.PathLike[str]) -> str:
+    """The real path of a folder to register as a root; RootError when it is not one.
+    Callers check before opening a catalog, so a mistyped folder never starts one."""
     real = os.path.realpath(os.fspath(path))
     if not os.path.isdir(real):
         raise RootError(f"{os.fspath(path)} is not a folder")
+    return real
+
+
+def add_root(catalog: Catalog, path: str | os.PathLike[str]) -> Root:
+    """Register a folder as a library root (nothing is written inside it)."""
+    real = root_folder(path)
     for root in catalog.roots():
         if real == root.path:
             return root

@@ -5,11 +5,18 @@ verifying the manifests that already sit beside the music.
 Exports never write into a music file: they read (or reuse the stored SHA-256 of a file whose
 stat is unchanged since it was hashed) and write the manifest atomically, temp file then
 rename, so a crash leaves the old manifest or the new one, never half of one.
+
+A manifest never certifies damage (DESIGN.md, "Fixity classification"): a file whose last
+verdict is corrupt, audio-changed, unreadable or missing is left out, and so is one whose
+bytes no longer hash to its baseline's file hash (a SHA-256 read now is written only after
+the same read gave the baseline's file hash). Left-out files are returned with the reason,
+for the caller to warn about; the manifest itself does not mention them.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import datetime
 import hashlib
@@ -23,7 +30,7 @@ from typing import Any
 
 from phonovault.core.catalog import Catalog, FileRecord, Root
 from phonovault.core.durable import atomic_file, fsync_dir
-from phonovault.core.fixity import hash_file
+from phonovault.core.fixity import HashCancelled, hash_file
 from phonovault.core.library import root_for_path
 from phonovault.core.manifest_verify import (
     KINDS,
@@ -40,6 +47,7 @@ __all__ = [
     "KINDS",
     "MAX_LINE",
     "ExportReport",
+    "LeftOut",
     "ManifestEntry",
     "ManifestError",
     "ManifestReport",
@@ -55,14 +63,40 @@ Target = str | os.PathLike[str] | tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
+class LeftOut:
+    """A file of the selection that the manifest does not list, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ExportReport:
     out_path: str
     files: int
     bytes: int
     reused: int  # stored SHA-256 taken (file unchanged since it was hashed)
-    computed: int  # SHA-256 read from the file now
+    computed: int  # SHA-256 read from the file now (with its file hash, checked)
     linked: int  # BagIt only: payload files hard-linked rather than copied
-    skipped: tuple[str, ...]  # catalogued files not on disk now (left out, listed here)
+    left_out: tuple[LeftOut, ...]  # not certified: damaged, changed, gone (the caller warns)
+
+
+# Last verdicts whose bytes a manifest must not certify, and what to do about each.
+UNCERTIFIABLE = {
+    "corrupt": "its last verify found it corrupt (restore it: 'phonovault repair plan')",
+    "audio-changed": "its audio changed since its baseline ('phonovault accept' it if you "
+    "meant it)",
+    "unreadable": "its last verify could not read it",
+    "missing": "its last scan or verify found it missing",
+}
+
+
+class _NotCertified(Exception):
+    """This file cannot be listed: ``reason`` says why (for people)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,41 +105,83 @@ class _Item:
     path: bytes  # absolute, as the file system spells it
     within: bytes  # path relative to the root
 
+    def left_out(self, reason: str) -> LeftOut:
+        return LeftOut(os.fsdecode(self.path), reason)
 
-def _selection(catalog: Catalog, target: Target) -> list[_Item]:
-    """Present files of a root, a folder under a root, or an album, in path order."""
+
+def _album_of(albumartist: str | None, artist: str | None, album: str | None) -> tuple[str, str]:
+    """An album's name as the albums view gives it."""
+    return (albumartist or None) or (artist or None) or "Unknown artist", album or "Unknown album"
+
+
+def _selection(catalog: Catalog, target: Target) -> tuple[list[_Item], list[LeftOut]]:
+    """Present files of a root, a folder under a root, or an album, in path order; and those
+    of them the catalog last found missing (left out, and said so)."""
     roots = {r.id: r for r in catalog.roots()}
     if isinstance(target, tuple):
-        artist, album = target
-        ids = [
-            fid
-            for fid, _root, aa, a, al in catalog.album_grouping()
-            if ((aa or None) or (a or None) or "Unknown artist") == artist
-            and ((al or None) or "Unknown album") == album
+        ids = [i for i, _r, aa, a, al in catalog.album_grouping() if _album_of(aa, a, al) == target]
+        gone = [
+            LeftOut(row.path, UNCERTIFIABLE["missing"])
+            for row in catalog.library_rows()
+            if row.state == "missing"
+            and _album_of(row.albumartist, row.artist, row.album) == target
         ]
-        if not ids:
-            raise ManifestError(f"no album {artist!r} / {album!r} in the catalog")
+        what = f"no album {target[0]!r} / {target[1]!r} in the catalog"
     else:
         root, rel = root_for_path(catalog, target)
         ids = catalog.file_ids_under(root.id, rel)
-        if not ids:
-            raise ManifestError(f"no catalogued files under {os.fspath(target)} (run a scan?)")
+        prefix = b"" if rel in (b"", b".") else rel.rstrip(b"/") + b"/"
+        gone = [
+            LeftOut(os.path.join(root.path, os.fsdecode(k.relpath)), UNCERTIFIABLE["missing"])
+            for k in catalog.known_files(root.id).values()
+            if not k.present and (k.relpath == rel or k.relpath.startswith(prefix))
+        ]
+        what = f"no catalogued files under {os.fspath(target)} (run a scan?)"
+    if not ids and not gone:
+        raise ManifestError(what)
     records = sorted(catalog.files_by_ids(ids), key=lambda r: (r.root_id, r.relpath))
-    return [_item(roots[r.root_id], r) for r in records]
+    return [_item(roots[r.root_id], r) for r in records], gone
 
 
 def _item(root: Root, record: FileRecord) -> _Item:
     return _Item(record, os.path.join(os.fsencode(root.path), record.relpath), record.relpath)
 
 
-def _sha256(item: _Item, should_stop: Callable[[], bool] | None) -> tuple[str, bool]:
-    """(SHA-256, reused?): the stored one when the file's stat still equals the one it was
-    hashed with (size, mtime, inode), else read now. Raises OSError for a missing file."""
-    st = os.stat(item.path)
+def _certified_sha256(
+    item: _Item, path: bytes, should_stop: Callable[[], bool] | None
+) -> tuple[str, bool]:
+    """(SHA-256, reused?) of the bytes at ``path`` (the file, or its copy in a bag), which
+    must be the record's baseline. The stored SHA-256 is trusted only while the stat there
+    equals the baseline's (size, mtime, inode); else one read gives the SHA-256 and the
+    catalog's file hash, and the SHA-256 is used only when the file hash is the baseline's.
+    Raises :class:`_NotCertified` when the file cannot be vouched for."""
     r = item.record
-    if r.sha256 and (st.st_size, st.st_mtime_ns, st.st_ino) == (r.size, r.mtime_ns, r.inode):
-        return r.sha256, True
-    return hash_file(item.path, algorithm="sha256", should_stop=should_stop).file_hash, False
+    if r.state in UNCERTIFIABLE:
+        raise _NotCertified(UNCERTIFIABLE[r.state])
+    try:
+        st = os.stat(path)
+        if r.sha256 and (st.st_size, st.st_mtime_ns, st.st_ino) == (r.size, r.mtime_ns, r.inode):
+            return r.sha256, True
+        if not r.file_hash:
+            raise _NotCertified("it has no baseline file hash to check it against (scan it)")
+        got = hash_file(path, algorithm=r.hash_algo or "blake3", with_sha256=True,
+                        should_stop=should_stop)  # fmt: skip
+    except FileNotFoundError:
+        raise _NotCertified("it is not on disk now (its drive offline, or deleted)") from None
+    except OSError as exc:
+        raise _NotCertified(f"it cannot be read now ({exc.strerror or exc})") from exc
+    except HashCancelled:
+        raise ManifestError("export cancelled") from None
+    if got.file_hash != r.file_hash or got.sha256 is None:
+        raise _NotCertified(
+            "its bytes are no longer its baseline's (its file hash differs): it changed "
+            "since its last verify; run 'phonovault verify'"
+        )
+    return got.sha256, False
+
+
+def _cannot_write(out: str, exc: OSError) -> ManifestError:
+    return ManifestError(f"cannot write {out}: {exc.strerror or exc}")
 
 
 def export_sha256sum(
@@ -124,10 +200,9 @@ def export_sha256sum(
     """
     out = os.path.abspath(os.fspath(out_path))
     base = os.fsencode(os.path.dirname(out))
-    items = _selection(catalog, target)
+    items, left_out = _selection(catalog, target)
     lines: list[bytes] = []
     reused = computed = total = 0
-    skipped: list[str] = []
     for item in items:
         rel = os.path.relpath(item.path, base)
         if rel.startswith(b"../") or rel == b"..":
@@ -136,18 +211,22 @@ def export_sha256sum(
                 f"{os.fsdecode(item.path)} is not under {os.fsdecode(base)}"
             )
         try:
-            digest, was_stored = _sha256(item, should_stop)
-        except FileNotFoundError:
-            skipped.append(os.fsdecode(item.path))
+            digest, was_stored = _certified_sha256(item, item.path, should_stop)
+        except _NotCertified as exc:
+            left_out.append(item.left_out(exc.reason))
             continue
         reused += was_stored
         computed += not was_stored
         total += item.record.size
         escaped, name = gnu_escape(rel)
         lines.append((b"\\" if escaped else b"") + digest.encode("ascii") + b"  " + name + b"\n")
-    with atomic_file(out) as fh:
-        fh.writelines(lines)
-    return ExportReport(out, len(lines), total, reused, computed, 0, tuple(skipped))
+    try:
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with atomic_file(out) as fh:
+            fh.writelines(lines)
+    except OSError as exc:
+        raise _cannot_write(out, exc) from exc
+    return ExportReport(out, len(lines), total, reused, computed, 0, tuple(left_out))
 
 
 def export_bagit(
@@ -174,7 +253,7 @@ def export_bagit(
     """
     bag = os.path.abspath(os.fspath(bag_dir))
     _check_bag_location(catalog, bag)
-    items = _selection(catalog, target)
+    items, left_out = _selection(catalog, target)
     undecodable = [i for i in items if not _is_utf8(i.within)]
     if undecodable:
         raise ManifestError(
@@ -182,9 +261,13 @@ def export_bagit(
             f"{os.fsdecode(undecodable[0].path)!r}); export a sha256sum manifest instead"
         )
     parent = os.path.dirname(bag)
-    work = tempfile.mkdtemp(prefix=f".{os.path.basename(bag)}.", dir=parent)
     try:
-        report = _fill_bag(work, items, target, should_stop)
+        os.makedirs(parent, exist_ok=True)
+        work = tempfile.mkdtemp(prefix=f".{os.path.basename(bag)}.", dir=parent)
+    except OSError as exc:
+        raise _cannot_write(bag, exc) from exc
+    try:
+        report = _fill_bag(work, items, target, should_stop, left_out)
         fsync_dir(work)
         os.rename(work, bag)
     except BaseException:
@@ -216,18 +299,23 @@ def _is_utf8(raw: bytes) -> bool:
 
 
 def _fill_bag(
-    work: str, items: list[_Item], target: Target, should_stop: Callable[[], bool] | None
-) -> tuple[int, int, int, int, int, tuple[str, ...]]:
+    work: str,
+    items: list[_Item],
+    target: Target,
+    should_stop: Callable[[], bool] | None,
+    left_out: list[LeftOut],
+) -> tuple[int, int, int, int, int, tuple[LeftOut, ...]]:
     manifest: list[str] = []
     reused = computed = linked = total = 0
-    skipped: list[str] = []
     for item in items:
         dest = os.path.join(os.fsencode(work), b"data", item.within)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         try:
             digest, was_linked, was_stored = _place(item, dest, should_stop)
-        except FileNotFoundError:
-            skipped.append(os.fsdecode(item.path))
+        except _NotCertified as exc:
+            left_out.append(item.left_out(exc.reason))
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(dest)
             continue
         linked += was_linked
         reused += was_stored
@@ -259,7 +347,7 @@ def _fill_bag(
     with open(os.path.join(work, "tagmanifest-sha256.txt"), "w", encoding="utf-8") as fh:
         fh.writelines(tagmanifest)
         os.fsync(fh.fileno())
-    return files, total, reused, computed, linked, tuple(skipped)
+    return files, total, reused, computed, linked, tuple(left_out)
 
 
 def _bag_name(name: str) -> str:
@@ -271,15 +359,22 @@ def _place(
     item: _Item, dest: bytes, should_stop: Callable[[], bool] | None
 ) -> tuple[str, bool, bool]:
     """Hard-link (else copy) one file into the bag: (SHA-256 of the bag's bytes, linked?,
-    stored hash reused?). A copy is hashed as it is written, so the manifest describes
-    exactly the bytes in the bag."""
+    stored hash reused?). The file is certified first (:func:`_certified_sha256`); a copy is
+    hashed as it is written and must give that SHA-256, so the manifest describes exactly
+    the bytes in the bag, and they are the baseline's."""
+    digest, stored = _certified_sha256(item, item.path, should_stop)
     try:
         os.link(item.path, dest)
     except FileNotFoundError:
-        raise
+        raise _NotCertified("it is not on disk now (its drive offline, or deleted)") from None
     except OSError:  # another file system, or links not allowed: copy
-        return _copy_hashing(item.path, dest, should_stop), False, False
-    digest, stored = _sha256(_Item(item.record, dest, item.within), should_stop)
+        try:
+            copied = _copy_hashing(item.path, dest, should_stop)
+        except OSError as exc:
+            raise _NotCertified(f"it cannot be copied now ({exc.strerror or exc})") from exc
+        if copied != digest:
+            raise _NotCertified("it changed while it was being copied; export again") from None
+        return digest, False, stored
     return digest, True, stored
 
 

@@ -106,5 +106,6 @@ def observe(
                 raise FileReadError(path, exc.reason, cause.errno) from exc
             tag_error = exc.reason
     return Observation(
-        relpath, after.st_size, after.st_mtime_ns, after.st_ino, digests, track, tag_error
-    )
+        relpath, after.st_size, after.st_mtime_ns, after.st_ino, digests, track, tag_error,
+        after.st_ctime_ns,
+    )  # fmt: skip

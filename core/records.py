@@ -44,6 +44,10 @@ class KnownFile(NamedTuple):
     last_read: float | None
     last_verified: float | None
     state: str
+    audio_version: int  # the audio identity's definition (payload_parts.IDENTITY_VERSION)
+    setup_hash: str | None  # the identity's codec set-up half (None: fallback, or version 1)
+    seen_ctime_ns: int | None  # ctime when last read (None: read before schema 8)
+    has_sha256: bool  # a SHA-256 is stored (scan --sha256 fills in the others)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +110,10 @@ class FileRecord:
     seen_mtime_ns: int | None
     seen_inode: int | None
     audio_fallback: str | None  # why the audio hash is the whole file's (audio_method "file")
+    audio_version: int  # the audio identity's definition version
+    setup_hash: str | None
+    ctime_ns: int | None  # the baseline read's ctime
+    seen_ctime_ns: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +199,7 @@ class Observation:
     digests: Digests | None
     track: TrackInfo | None
     tag_error: str | None
+    ctime_ns: int | None = None  # evidence of a write a tagger cannot hide (judge.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +235,7 @@ class CopyRecord:
     state: str
     verified_at: float | None
     detail: str | None
+    audio_version: int = 2  # the identity version of audio_hash (payload_parts)
 
 
 class CopyState(NamedTuple):
@@ -262,12 +272,17 @@ class DecodeTarget(NamedTuple):
     audio_hash: str | None
     art_hash: str | None
     state: str
+    audio_version: int
 
     @property
     def cache_key(self) -> str | None:
-        """The audio payload and the cover: what a decode check judges. Tag edits keep it.
+        """The audio identity and the cover: what a decode check judges. Tag edits keep it.
         None when the stored hashes are not the file's current bytes (a corrupt or changed
-        file keeps its baseline until accepted): its verdict must not be filed under them."""
+        file keeps its baseline until accepted): its verdict must not be filed under them;
+        and for an identity of version 1, which left the codec set-up out, so that files
+        with the same frames but other headers shared one verdict."""
         if self.audio_hash is None or self.state in UNBASELINED_STATES:
+            return None
+        if self.audio_version < 2:
             return None
         return f"{self.audio_hash}:{self.art_hash or ''}"

@@ -34,6 +34,7 @@ from typing import ClassVar
 from phonovault.core import config
 from phonovault.core.backups import target_offline_reason
 from phonovault.core.catalog import Catalog, CopyRecord, KnownFile, Observation, Root, Target
+from phonovault.core.decoding import DECODE_KINDS, decode_files
 from phonovault.core.durable import pid_alive
 from phonovault.core.fixity import hash_file
 from phonovault.core.jobs import CancelToken, ProgressCallback, ProgressMeter
@@ -283,7 +284,20 @@ def apply(
         report.outcomes.append(outcome)
         meter.file_done(action.dest)
     meter.finish()
+    _recheck_decodes(catalog, report)
     return report
+
+
+def _recheck_decodes(catalog: Catalog, report: RepairReport) -> None:
+    """A restored file's decode findings were about the damaged bytes: judge the restored
+    ones (from the cached verdict of the good bytes, else by decoding them) instead of
+    letting the old findings linger."""
+    restored = [o.action.file_id for o in report.outcomes
+                if o.result == "done" and isinstance(o.action, RestoreFile)]  # fmt: skip
+    flagged = [i for i in restored
+               if any(f.kind in DECODE_KINDS for f in catalog.findings_for_file(i))]  # fmt: skip
+    if flagged:
+        decode_files(catalog, catalog.decode_targets(flagged), workers=1)
 
 
 def _check_online(

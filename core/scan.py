@@ -17,6 +17,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from phonovault.core.catalog import Catalog, KnownFile, Observation, Root
+from phonovault.core.evidence import Evidence, Stat, for_root, last_seen
+from phonovault.core.filesystems import DEFAULT_TRAITS
 from phonovault.core.fixity import HashCancelled
 from phonovault.core.jobs import CancelToken, ProgressCallback, ProgressMeter, parallel_map
 from phonovault.core.judge import (
@@ -67,6 +69,10 @@ class ScanOptions:
     readers: str = "auto"
 
 
+def _entry_stat(entry: Entry) -> Stat:
+    return Stat(entry.size, entry.mtime_ns, entry.inode)
+
+
 def _use_processes(options: ScanOptions, files: int) -> bool:
     if options.readers not in ("auto", "threads", "processes"):
         raise ValueError(f"unknown readers {options.readers!r}")
@@ -113,6 +119,7 @@ class _RootScan:
         self.cancel = cancel
         self.report = report
         self.offline: str | None = None  # set when the root vanished mid-scan
+        self.evidence = Evidence(DEFAULT_TRAITS)  # this root's, once the walk is done
 
     def stopped(self) -> bool:
         return self.cancel.cancelled or self.offline is not None
@@ -129,6 +136,7 @@ class _RootScan:
         walk = walk_root(root.path, should_stop=lambda: self.cancel.cancelled)
         if self.cancel.cancelled:
             return
+        self.evidence = for_root(root.path, self._pairs(walk, known))
         todo = self._triage(walk, known)
         unseen = self._unseen(walk, known)
         gone = GoneSet(unseen)
@@ -160,15 +168,32 @@ class _RootScan:
             else:
                 report.notes.append((path, why))
         todo: list[Entry] = []
+        renumbered: list[tuple[int, int]] = []
+        evidence, sha = self.evidence, self.options.with_sha256
         for entry in walk.entries:
             k = known.get(entry.relpath)
             if (k is not None and k.present and k.file_hash is not None
-                    and (k.seen_size, k.seen_mtime_ns, k.seen_inode)
-                    == (entry.size, entry.mtime_ns, entry.inode)):  # fmt: skip
+                    and evidence.unchanged(last_seen(k), _entry_stat(entry))
+                    and not (sha and not k.has_sha256)):  # fmt: skip
                 report.unchanged += 1
+                if k.seen_inode != entry.inode and evidence.traits.inode_stable:
+                    renumbered.append((k.id, entry.inode))
             else:
                 todo.append(entry)
+        if renumbered:  # a remounted root: its new numbers are evidence again next time
+            with self.catalog.transaction():
+                self.catalog.set_seen_inodes(renumbered)
         return todo
+
+    @staticmethod
+    def _pairs(walk: WalkResult, known: dict[bytes, KnownFile]) -> list[tuple[Stat, Stat]]:
+        """(last seen, now) stats of the files the walk found, for the remount check."""
+        out = []
+        for entry in walk.entries:
+            k = known.get(entry.relpath)
+            if k is not None and k.present:
+                out.append((last_seen(k), _entry_stat(entry)))
+        return out
 
     @staticmethod
     def _unseen(walk: WalkResult, known: dict[bytes, KnownFile]) -> list[KnownFile]:
@@ -271,7 +296,8 @@ class _RootScan:
             origin = gone.take(obs)
             if origin is not None:
                 old = abs_path(self.root, origin.relpath)
-                record_read(catalog, self.root, origin, obs, now, moved_from=old)
+                record_read(catalog, self.root, origin, obs, now, moved_from=old,
+                            evidence=self.evidence)  # fmt: skip
                 report.moved.append((old, entry.path))
                 file_id = origin.id
             else:
@@ -280,7 +306,8 @@ class _RootScan:
                 report.indexed += 1
         else:
             file_id = k.id
-            report.states[record_read(catalog, self.root, k, obs, now)] += 1
+            verdict = record_read(catalog, self.root, k, obs, now, evidence=self.evidence)
+            report.states[verdict.state] += 1
             report.updated += 1
         if obs.tag_error:
             report.failed.append(FailedFile(entry.path, f"tags unreadable: {obs.tag_error}"))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from phonovault.core.catalog import Catalog, KnownFile, Observation, Root
+from phonovault.core.evidence import Evidence, for_root, last_seen, sample_pairs
 from phonovault.core.fixity import Expected, HashCancelled
 from phonovault.core.jobs import CancelToken, ProgressCallback, ProgressMeter, parallel_map
 from phonovault.core.judge import (
@@ -34,6 +35,7 @@ from phonovault.core.judge import (
 from phonovault.core.library import absolute_path, locate
 from phonovault.core.reading import FileReadError, observe
 from phonovault.core.scrub import Budget
+from phonovault.core.tag_changes import TagChange
 from phonovault.core.walk import Containment, root_offline_reason, walk_root
 
 if TYPE_CHECKING:  # decoding pulls in PyAV and numpy: only a --decode run pays for them
@@ -52,6 +54,7 @@ class VerifyResult:
     detail: str | None = None
     moved_from: str | None = None
     file_id: int | None = None
+    changes: tuple[TagChange, ...] = ()  # a tag edit's (or tag damage's) fields
 
 
 @dataclass(slots=True)
@@ -108,6 +111,7 @@ def verify(
         since = time.time()
         job_id = catalog.start_job("verify", params, since)
     todo: list[tuple[Root, KnownFile]] = []
+    evidence: dict[int, Evidence] = {}
     for root in roots:
         files = list(catalog.known_files(root.id).values())
         reason = root_offline_reason(
@@ -121,6 +125,8 @@ def verify(
             )
             continue
         todo.extend((root, f) for f in files)
+        seen = ((f.relpath, last_seen(f)) for f in files if f.present)
+        evidence[root.id] = for_root(root.path, sample_pairs(root.path, seen))
     todo = _select(todo, since if unfinished else None, oldest, budget)
     size = sum(f.size for _, f in todo)
     # With decode, every byte is read once and decoded once: the bar counts both.
@@ -131,7 +137,7 @@ def verify(
             report.out_of_time = True
         return cancel.cancelled or report.out_of_time
 
-    run = _Run(catalog, report, out_of_time, cancel)
+    run = _Run(catalog, report, out_of_time, cancel, evidence)
     decoded = report.decode = _decode_report() if decode else None
     if decoded is not None and todo:
         from phonovault.core.decoding import decode_files
@@ -175,7 +181,7 @@ _DECODABLE = frozenset({"ok", "tags-changed", "corrupt", "audio-changed", "moved
 def _expected(k: KnownFile) -> Expected | None:
     """The baseline a re-read checks against: an unchanged file then costs one hash."""
     if k.file_hash and k.audio_hash and k.audio_method:
-        return Expected(k.file_hash, k.audio_hash, k.audio_method)
+        return Expected(k.file_hash, k.audio_hash, k.audio_method, k.audio_version, k.setup_hash)
     return None
 
 
@@ -238,9 +244,10 @@ class _Run:
 
     def __init__(
         self, catalog: Catalog, report: VerifyReport, stop: Callable[[], bool],
-        cancel: CancelToken,
+        cancel: CancelToken, evidence: dict[int, Evidence],
     ) -> None:  # fmt: skip
         self.catalog = catalog
+        self.evidence = evidence  # per root: what a stat proves there (evidence.py)
         self.report = report
         self.stop = stop  # cancelled, or a time budget ran out: read nothing more
         self.cancel = cancel  # cancelled: not even the search for moved files
@@ -297,8 +304,10 @@ class _Run:
                     self._failed(root, k, path, exc)
                 else:
                     assert obs is not None
-                    state = record_read(catalog, root, k, obs, time.time())
-                    report.results.append(VerifyResult(path, state, None, None, k.id))
+                    verdict = record_read(catalog, root, k, obs, time.time(),
+                                          evidence=self.evidence[root.id])  # fmt: skip
+                    report.results.append(VerifyResult(path, verdict.state, verdict.detail,
+                                                       None, k.id, verdict.changes))  # fmt: skip
                 meter.file_done(path)
                 batch.tick()
 
@@ -358,7 +367,8 @@ class _Run:
                 origin = gone.take(obs)
                 if origin is not None:
                     old = abs_path(root, origin.relpath)
-                    record_read(self.catalog, root, origin, obs, now, moved_from=old)
+                    record_read(self.catalog, root, origin, obs, now, moved_from=old,
+                                evidence=self.evidence.get(root.id))  # fmt: skip
                     self.report.results.append(
                         VerifyResult(entry.path, "moved", None, old, origin.id)
                     )

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import audiogen
 import mutagen
+from decode_critical import ogg_crc
 from mutagen.apev2 import APEValue
 from mutagen.flac import Picture
 from mutagen.id3 import APIC
@@ -44,8 +45,8 @@ from phonovault.core.tags import AUDIO_EXTENSIONS
 KINDS = list(audiogen.KINDS)
 SUFFIX = {name: kind.suffix for name, kind in audiogen.KINDS.items()}
 # The payload rule each kind's audio hash must come from (by content, whatever the name).
-METHOD = {"flac16": "flac", "flac24": "flac", "mp3": "stream", "vorbis": "ogg-pages",
-          "opus": "ogg-pages", "aac": "mp4-mdat", "alac": "mp4-mdat", "wav": "riff-data",
+METHOD = {"flac16": "flac", "flac24": "flac", "mp3": "stream", "vorbis": "ogg-packets",
+          "opus": "ogg-packets", "aac": "mp4-mdat", "alac": "mp4-mdat", "wav": "riff-data",
           "aiff": "aiff-ssnd", "wavpack": "stream"}  # fmt: skip
 # A JPEG start, a frame header whose length runs past the data, then noise.
 GARBAGE_JPEG = b"\xff\xd8\xff\xc0\xff\xff\x08" + random.Random(11).randbytes(700)
@@ -251,19 +252,6 @@ def cut_points(data: bytes, *, per_repeat: int = 4, sweep: int = 24) -> dict[int
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _crc_table() -> list[int]:
-    table = []
-    for i in range(256):
-        r = i << 24
-        for _ in range(8):
-            r = ((r << 1) ^ 0x04C11DB7) if r & 0x80000000 else r << 1
-        table.append(r & 0xFFFFFFFF)
-    return table
-
-
-_OGG_CRC = _crc_table()
-
-
 def ogg_page(flags: int, serial: int, seq: int, packets: list[bytes], granule: int = 0,
              lacing: bytes | None = None) -> bytes:  # fmt: skip
     """One Ogg page with a correct CRC (mutagen does not check it, FFmpeg does)."""
@@ -271,10 +259,7 @@ def ogg_page(flags: int, serial: int, seq: int, packets: list[bytes], granule: i
         lacing = b"".join(bytes([255] * (len(p) // 255) + [len(p) % 255]) for p in packets)
     head = struct.pack("<4sBBqIIIB", b"OggS", 0, flags, granule, serial, seq, 0, len(lacing))
     page = bytearray(head + lacing + b"".join(packets))
-    crc = 0
-    for byte in page:
-        crc = ((crc << 8) & 0xFFFFFFFF) ^ _OGG_CRC[(crc >> 24) ^ byte]
-    page[22:26] = struct.pack("<I", crc)
+    page[22:26] = struct.pack("<I", ogg_crc(page))
     return bytes(page)
 
 
@@ -286,10 +271,7 @@ def fix_ogg_crcs(data: bytes) -> bytes:
             body_end = next(s.end for s in ogg_spans(data) if s.start == span.end)
             page = bytearray(out[span.start : body_end])
             page[22:26] = bytes(4)
-            crc = 0
-            for byte in page:
-                crc = ((crc << 8) & 0xFFFFFFFF) ^ _OGG_CRC[(crc >> 24) ^ byte]
-            out[span.start + 22 : span.start + 26] = struct.pack("<I", crc)
+            out[span.start + 22 : span.start + 26] = struct.pack("<I", ogg_crc(page))
     return bytes(out)
 
 

@@ -181,14 +181,29 @@ def test_zero_byte_catalog(cat: Path, tmp_path: Path) -> None:
         with pytest.raises(CatalogDamaged, match=r"empty \(0 bytes\)"):
             Catalog(cat, create=create)
     assert cat.read_bytes() == b""
-    # without backups, an empty file is what an interrupted first 'roots add' leaves
+    # without backups too: a new catalog is made under a temp name, so an empty file under a
+    # catalog's name is never ours (a sync tool's truncation, a mistyped --catalog)
     fresh = tmp_path / "new" / "c.sqlite"
     fresh.parent.mkdir()
     fresh.write_bytes(b"")
-    with pytest.raises(CatalogDamaged, match="no good backup"):
-        Catalog(fresh, create=False)
+    for create in (False, True):
+        with pytest.raises(CatalogDamaged, match="no good backup"):
+            Catalog(fresh, create=create)
+    code, _out, err = cli("roots", "add", str(tmp_path), catalog=fresh)
+    assert code != 0 and "empty" in err
+    assert fresh.read_bytes() == b""
+    assert sorted(p.name for p in fresh.parent.iterdir()) == ["c.sqlite"]
+
+
+def test_failed_roots_add_leaves_nothing_behind(tmp_path: Path) -> None:
+    fresh = tmp_path / "data" / "catalog.sqlite"
+    code, _out, err = cli("roots", "add", str(tmp_path / "no such folder"), catalog=fresh)
+    assert code != 0 and "not a folder" in err
+    assert not fresh.parent.exists() or list(fresh.parent.iterdir()) == []
     code, _out, _err = cli("roots", "add", str(tmp_path), catalog=fresh)
     assert code == 0 and fresh.stat().st_size > 0
+    leftovers = [p.name for p in fresh.parent.iterdir() if ".create-" in p.name]
+    assert leftovers == []
 
 
 def test_newest_backup_damaged_names_the_older_good_one(cat: Path) -> None:

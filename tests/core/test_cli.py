@@ -105,6 +105,10 @@ def test_errors_are_sentences_with_exit_2(tmp_path: Path) -> None:
     cat = tmp_path / "c.sqlite"
     code, _out, err = cli("roots", "add", str(tmp_path / "nope"), catalog=cat)
     assert code == 2 and "is not a folder" in err and "Traceback" not in err
+    assert not cat.exists()  # a failed 'roots add' starts no catalog
+    code, _, err = cli("scan", catalog=cat)
+    assert code == 2 and "no catalog at" in err and "roots add" in err and not cat.exists()
+    Catalog(cat, create=True).close()
     code, _, err = cli("show", str(tmp_path / "x.flac"), catalog=cat)
     assert code == 2 and "not under any registered root" in err
     code, _, err = cli("scan", catalog=cat)
@@ -190,6 +194,10 @@ def test_schema_4_catalog_merges_the_old_unreadable_tags_findings(tmp_path: Path
         "INSERT INTO findings (file_id, kind, severity, message, created) "
         "VALUES (2, 'rule:tags-unreadable', 'error', 'new', 1)"
     )
+    for table, column in [("files", "audio_version"), ("files", "setup_hash"),
+                          ("files", "ctime_ns"), ("files", "seen_ctime_ns"),
+                          ("copies", "audio_version")]:  # fmt: skip
+        db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")  # schema 8
     db.execute("DROP TABLE decode_checks")  # schema 6 and later: wind back to 4
     db.execute("ALTER TABLE files DROP COLUMN audio_fallback")
     db.execute("PRAGMA user_version = 4")

@@ -98,11 +98,18 @@ def test_sha256sum_of_album_and_folder_and_a_changed_file_is_recomputed(catalog,
     victim = sorted(album.iterdir())[0]
     flip(victim)  # changed after the scan: the stored SHA-256 must not be used
     report = export_sha256sum(catalog, ("Artist 000", "Album 0001"), album / "album.sha256")
-    assert (report.files, report.computed, report.reused) == (3, 1, 2)
+    # ... nor a SHA-256 read now: the bytes are not the baseline's, so it is left out
+    assert (report.files, report.computed, report.reused) == (2, 0, 2)
+    assert [(Path(i.path), "baseline" in i.reason) for i in report.left_out] == [(victim, True)]
+    assert victim.name.encode() not in (album / "album.sha256").read_bytes()
+    touched = sorted(p for p in album.iterdir() if p.suffix != ".sha256" and p != victim)[0]
+    os.utime(touched, ns=(1, 1))  # a new mtime, the same bytes: read again, and certified
+    again = export_sha256sum(catalog, ("Artist 000", "Album 0001"), album / "album.sha256")
+    assert (again.files, again.computed, again.reused) == (2, 1, 1)
     run = subprocess.run([SHA256SUM, "-c", "album.sha256"], cwd=album, capture_output=True)
     assert run.returncode == 0, run.stdout + run.stderr
     folder = export_sha256sum(catalog, lib / "Artist 000", lib / "Artist 000" / "a.sha256")
-    assert folder.files == 6
+    assert (folder.files, len(folder.left_out)) == (5, 1)
     with pytest.raises(ManifestError, match="above it"):
         export_sha256sum(catalog, lib, album / "too-deep.sha256")
 

@@ -14,15 +14,15 @@ from phonovault.gui.app import build
 
 def test_cancel_from_the_jobs_bar_keeps_work_and_the_next_job_runs(qtbot, tmp_path: Path) -> None:
     root = tmp_path / "Music"
-    audiogen.make_library(root, 400, seconds=0.5)
+    audiogen.make_library(root, 1000, seconds=1.0)
     ctx, window = build(tmp_path / "c.sqlite", tmp_path / "s.json")
     qtbot.addWidget(window)
     window.show()
     progress_seen = []
 
-    def on_progress(job) -> None:  # the user presses Cancel as soon as progress shows
+    def on_progress(job) -> None:  # the user presses Cancel once the first files are read
         progress_seen.append(job.progress)
-        if job.title.startswith("Add") and window.jobs_bar.isVisible():
+        if job.title.startswith("Add") and job.progress.done > 0 and window.jobs_bar.isVisible():
             window.jobs_bar.cancel_button.click()
 
     ctx.jobs.progressed.connect(on_progress)
@@ -31,13 +31,13 @@ def test_cancel_from_the_jobs_bar_keeps_work_and_the_next_job_runs(qtbot, tmp_pa
     assert queued.state == "queued" and ctx.jobs.pending() == [first, queued]
     qtbot.waitUntil(lambda: queued.state in ("done", "failed"), timeout=30000)
     assert first.state == "cancelled" and first.result.cancelled
-    assert 0 < ctx.catalog.totals()[0] < 400  # what was read before the cancel is kept
+    assert 0 < ctx.catalog.totals()[0] < 1000  # what was read before the cancel is kept
     assert queued.state == "done"
-    assert progress_seen and progress_seen[0].total == 400
+    assert progress_seen and progress_seen[0].total == 1000
     ctx.jobs.progressed.disconnect(on_progress)
     resumed = ctx.scan()
     qtbot.waitUntil(lambda: resumed.state == "done", timeout=30000)
-    assert ctx.catalog.totals()[0] == 400
+    assert ctx.catalog.totals()[0] == 1000
     window.close()
 
 

@@ -1,0 +1,130 @@
+"""What a tag edit changed, field by field (DESIGN.md, "Fixity classification").
+
+``tags-changed`` is benign, but a user who did not edit the file wants to know what another
+program did to it: "title 'Intro' -> 'Intro (Live)'; cover replaced" says it, a new hash does
+not. The catalog keeps the last baseline's normalized tags, raw tags and cover summary, so the
+comparison needs no old bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from phonovault.core.records import FileRecord
+from phonovault.core.tags import TrackInfo
+
+# The normalized fields, with the word a person reads.
+_FIELDS = (
+    ("title", "title"), ("artist", "artist"), ("album", "album"),
+    ("albumartist", "album artist"), ("track", "track"), ("tracktotal", "track total"),
+    ("disc", "disc"), ("disctotal", "disc total"), ("date", "date"), ("genre", "genre"),
+    ("mb_trackid", "MusicBrainz track id"), ("mb_albumid", "MusicBrainz album id"),
+    ("mb_artistid", "MusicBrainz artist id"),
+    ("mb_albumartistid", "MusicBrainz album artist id"),
+    ("mb_releasegroupid", "MusicBrainz release group id"),
+    ("rg_track_gain", "ReplayGain track gain"), ("rg_track_peak", "ReplayGain track peak"),
+    ("rg_album_gain", "ReplayGain album gain"), ("rg_album_peak", "ReplayGain album peak"),
+)  # fmt: skip
+_SHOWN = 60  # characters of a value shown (lyrics and notes can be long)
+_LISTED = 8  # changes named in the one-line summary
+
+
+@dataclass(frozen=True, slots=True)
+class TagChange:
+    """One field that reads differently: ``old``/``new`` as text, None when absent."""
+
+    field: str
+    old: str | None
+    new: str | None
+
+    def describe(self) -> str:
+        if self.old is None:
+            return f"{self.field} added: {_quote(self.new)}"
+        if self.new is None:
+            return f"{self.field} removed (was {_quote(self.old)})"
+        return f"{self.field} {_quote(self.old)} -> {_quote(self.new)}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"field": self.field, "old": self.old, "new": self.new}
+
+
+def _quote(value: str | None) -> str:
+    text = value or ""
+    return repr(text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…")
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def tag_changes(old: FileRecord, new: TrackInfo | None) -> list[TagChange]:
+    """Every normalized field, cover and other raw tag that differs between a baseline
+    record and a fresh read of the tags (None: they could not be read)."""
+    if new is None:
+        return [TagChange("tags", "readable", None)]
+    changes = [
+        TagChange(label, _text(getattr(old, name)), _text(getattr(new, name)))
+        for name, label in _FIELDS
+        if _text(getattr(old, name)) != _text(getattr(new, name))
+    ]
+    cover = _cover_change(old, new)
+    if cover is not None:
+        changes.append(cover)
+    changes.extend(_raw_changes(old.raw_tags, new))
+    return changes
+
+
+def _cover_change(old: FileRecord, new: TrackInfo) -> TagChange | None:
+    if (old.art_hash or None) == new.art.hash and (old.art_count or 0) == new.art.count:
+        return None
+    before = _cover(old.art_count or 0, old.art_bytes or 0, old.art_width, old.art_height)
+    after = _cover(new.art.count, new.art.total_bytes, new.art.width, new.art.height)
+    if before and after and before == after:
+        after += " (other bytes)"
+    return TagChange("cover", before, after)
+
+
+def _cover(count: int, size: int, width: int | None, height: int | None) -> str | None:
+    if not count:
+        return None
+    shape = f"{width}x{height}, " if width and height else ""
+    plural = "s" if count > 1 else ""
+    return f"{count} picture{plural} ({shape}{max(1, round(size / 1024))} KB)"
+
+
+# Raw keys the normalized fields already speak for (any block), compared case-blind.
+_COVERED = {
+    "title", "artist", "album", "albumartist", "album artist", "tracknumber", "tracktotal",
+    "totaltracks", "discnumber", "disctotal", "totaldiscs", "date", "year", "genre",
+    "tit2", "tpe1", "talb", "tpe2", "trck", "tpos", "tdrc", "tcon", "tyer",
+    "©nam", "©art", "©alb", "aart", "trkn", "disk", "©day", "©gen",
+    "metadata_block_picture", "covr", "apic", "cover art (front)",
+}  # fmt: skip
+
+
+def _raw_changes(old_json: str | None, new: TrackInfo) -> list[TagChange]:
+    """Other tags (comments, lyrics, custom fields) that were added, removed or changed."""
+    try:
+        old = {k: tuple(v) for k, v in json.loads(old_json or "{}").items()}
+    except (ValueError, TypeError, AttributeError):
+        old = {}
+    out: list[TagChange] = []
+    for key in sorted(set(old) | set(new.raw)):
+        bare = key.split(":", 1)[-1].lower()
+        if bare in _COVERED or bare.startswith(("apic", "musicbrainz", "replaygain", "txxx:m")):
+            continue
+        a, b = old.get(key), new.raw.get(key)
+        if a != b:
+            out.append(TagChange(key, "; ".join(a) if a else None, "; ".join(b) if b else None))
+    return out
+
+
+def summary(changes: list[TagChange]) -> str:
+    """One line for a verdict: the first few changes, and how many more."""
+    if not changes:
+        return "no field reads differently (padding or a block we do not read changed)"
+    shown = "; ".join(c.describe() for c in changes[:_LISTED])
+    more = len(changes) - _LISTED
+    return shown + (f"; and {more} more" if more > 0 else "")
