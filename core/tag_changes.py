@@ -100,12 +100,15 @@ _COVERED = {
     "totaltracks", "discnumber", "disctotal", "totaldiscs", "date", "year", "genre",
     "tit2", "tpe1", "talb", "tpe2", "trck", "tpos", "tdrc", "tcon", "tyer",
     "©nam", "©art", "©alb", "aart", "trkn", "disk", "©day", "©gen",
-    "metadata_block_picture", "covr", "apic", "cover art (front)",
 }  # fmt: skip
+# Raw keys the cover comparison speaks for.
+_PICTURES = {"metadata_block_picture", "covr", "apic", "cover art (front)"}
 
 
 def _raw_changes(old_json: str | None, new: TrackInfo) -> list[TagChange]:
-    """Other tags (comments, lyrics, custom fields) that were added, removed or changed."""
+    """Other tags (comments, lyrics, custom fields) that were added, removed or changed, and
+    the values a normalized field does not show: a second TITLE beside the first (metaflac
+    --set-tag adds one) keeps the title the first one says, but it is an edit."""
     try:
         old = {k: tuple(v) for k, v in json.loads(old_json or "{}").items()}
     except (ValueError, TypeError, AttributeError):
@@ -113,9 +116,11 @@ def _raw_changes(old_json: str | None, new: TrackInfo) -> list[TagChange]:
     out: list[TagChange] = []
     for key in sorted(set(old) | set(new.raw)):
         bare = key.split(":", 1)[-1].lower()
-        if bare in _COVERED or bare.startswith(("apic", "musicbrainz", "replaygain", "txxx:m")):
+        if bare in _PICTURES or bare.startswith(("apic", "musicbrainz", "replaygain", "txxx:m")):
             continue
         a, b = old.get(key), new.raw.get(key)
+        if bare in _COVERED and (a or ())[:1] != (b or ())[:1]:
+            continue  # the normalized field says it
         if a != b:
             out.append(TagChange(key, "; ".join(a) if a else None, "; ".join(b) if b else None))
     return out

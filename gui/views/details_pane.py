@@ -50,6 +50,7 @@ from phonovault.core.catalog import FileRecord
 from phonovault.core.decoding import last_decode
 from phonovault.core.errors import NotInCatalogError, TagReadError
 from phonovault.core.integrity import DecodeResult
+from phonovault.core.judge import tag_changes_of
 from phonovault.core.records import UNBASELINED_STATES
 from phonovault.core.rules import RULE_PREFIX, finding_details
 from phonovault.core.tags import read_cover
@@ -163,6 +164,23 @@ def _payload_text(r: FileRecord) -> str:
     if r.audio_method == "file":
         return "whole file" + (f" ({r.audio_fallback})" if r.audio_fallback else "")
     return r.audio_method or ""
+
+
+def change_fields(changes: list[dict[str, str | None]], state: str) -> list[Section]:
+    """What a tag edit (or damage in the tag area) changed, field by field: old → new."""
+    if not changes:
+        return []
+    heading = "Damaged since the baseline" if state == "corrupt" else "Changed since the baseline"
+    rows = []
+    for c in changes:
+        old, new = c.get("old"), c.get("new")
+        if old is None:
+            rows.append((str(c.get("field")), f"added: {new}"))
+        elif new is None:
+            rows.append((str(c.get("field")), f"removed (was {old})"))
+        else:
+            rows.append((str(c.get("field")), f"{old} → {new}"))
+    return [(heading, rows)]
 
 
 def fixity_fields(
@@ -411,7 +429,8 @@ class DetailsPane(QWidget):
         self.tags_tree.set_sections(tag_fields(record, frozenset(marks)), marks)
         self.tech_tree.set_sections(tech_fields(record))
         decoded = last_decode(self.ctx.catalog, file_id)
-        self.fixity_tree.set_sections(fixity_fields(record, decoded))
+        changes = change_fields(tag_changes_of(self.ctx.catalog, file_id), record.state)
+        self.fixity_tree.set_sections(changes + fixity_fields(record, decoded))
         self._fill_history(file_id)
         self._fill_findings(file_id)
         self.path.setText(path)

@@ -167,3 +167,22 @@ def test_reloads_when_a_job_changes_the_catalog(qtbot, setup) -> None:
     qtbot.waitUntil(lambda: pane.state_label.text() == "OK", timeout=2000)
     assert pane.history.item(0).text().split(" — ")[1].startswith("Accepted as new baseline")
     assert pane.tabs.currentIndex() == 2  # the user's tab stays
+
+
+def test_a_tag_edit_shows_what_changed_field_by_field(setup) -> None:
+    ctx, pane, files = setup
+    file_id, path = files["covered.flac"]
+    audio = FLAC(path)
+    audio["title"] = ["A new title"]
+    audio["comment"] = ["ripped again"]
+    audio.clear_pictures()
+    audio.save()
+    assert verify(ctx.catalog).summary.get("tags-changed") == 1
+    pane.show_file(file_id)
+    assert pane.fixity_tree.value_of("title") == "T flac16 → A new title"
+    assert pane.fixity_tree.value_of("comment") == "added: ripped again"
+    assert (pane.fixity_tree.value_of("cover") or "").startswith("removed (was 1 picture")
+    heading = pane.fixity_tree.topLevelItem(0)
+    assert heading is not None and heading.text(0) == "Changed since the baseline"
+    assert "title 'T flac16' -> 'A new title'" in pane.state_detail.text()
+    assert any("A new title" in pane.findings.item(i).text() for i in range(pane.findings.count()))
