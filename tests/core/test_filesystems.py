@@ -198,3 +198,27 @@ def test_backup_on_a_drive_is_not_reread_after_a_remount(
     full = verify_target(catalog, target, full=True)
     got = {Path(r.path).name if r.path else "": r.state for r in full.results}
     assert full.summary == {"match": len(KINDS) - 1, "corrupt": 1}, got
+
+
+def test_rot_in_the_tag_area_is_corrupt_where_ctime_proves_no_write(
+    mounted: Drive, catalog: Catalog, make_file
+) -> None:
+    """A flipped byte inside the title, made in the unplugged image: no program wrote, so
+    on ext4, whose ctime every write moves, it is damage naming the field; FAT and exFAT
+    keep no ctime, so it could be a timestamp-keeping tagger and is not called damage."""
+    [victim] = _fill(mounted, make_file)[:1]
+    root = mounted.mountpoint / "Music"
+    add_root(catalog, root)
+    scan(catalog)
+    content = victim.read_bytes()
+    at = content.index(b"T flac16") + 3
+    mounted.unmount()
+    mounted.rot(content, at)
+    mounted.mount()
+    result = next(r for r in verify(catalog).results if r.path == str(victim))
+    if mounted.kind == "ext4":
+        assert result.state == "corrupt", (result.state, result.detail)
+        assert "title" in (result.detail or ""), result.detail
+    else:
+        assert result.state == "tags-changed", (result.state, result.detail)
+    assert any(c.field == "title" for c in result.changes), result.changes

@@ -329,3 +329,23 @@ def test_cli_export_and_verify(catalog, lib, tmp_path):
     assert code == 2 and "no such file" in err
     code, _, err = run_cli("export", "manifest", *cat, "--album", "Nobody/Nothing", "x.sha256")
     assert code == 2 and "no such album" in err
+
+
+def test_scan_sha256_fills_in_files_catalogued_without_one(tmp_path: Path, lib: Path) -> None:
+    """A library first scanned without SHA-256 gets one for every file from ``scan --sha256``
+    (each checked against the baseline's file hash on the way), then no file is read again."""
+    with Catalog(tmp_path / "plain.sqlite") as cat:
+        add_root(cat, lib)
+        scan(cat)
+        assert all(f.sha256 is None for f in cat.files())
+        filled = scan(cat, options=ScanOptions(with_sha256=True))
+        assert filled.bytes_read > 0 and filled.indexed == 0
+        assert set(filled.states) <= {"ok"}, filled.states
+        want = {os.fsdecode(f.relpath): f.sha256 for f in cat.files()}
+        assert want == {
+            str(p.relative_to(lib)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in lib.rglob("*") if p.is_file()
+        }  # fmt: skip
+        again = scan(cat, options=ScanOptions(with_sha256=True))
+        assert again.bytes_read == 0 and again.unchanged == len(want)
+        assert {f.state for f in cat.files()} == {"ok"}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import audiogen
 import pytest
+from decode_critical import critical_structures
 
 from phonovault.core import repair_io
 from phonovault.core.backups import add_target, verify_target
@@ -90,6 +91,52 @@ def test_restore_corrupt_library_file(tmp_path: Path, catalog: Catalog, setup) -
     assert detail["source"] == str(backup / victim.relative_to(root))
     assert tree(backup) == before_backup  # the source copy was only read
     assert plan(catalog).actions == []
+
+
+@pytest.mark.parametrize(
+    ("index", "structure"),
+    [(0, "flac:STREAMINFO sample rate"), (0, "flac:STREAMINFO md5"), (1, "mp3:frame header"),
+     (1, "mp3:Xing/LAME")],
+)  # fmt: skip
+def test_damage_in_the_codec_setup_is_offered_a_restore(
+    tmp_path: Path, catalog: Catalog, setup, index: int, structure: str
+) -> None:
+    """A flipped byte a decoder needs but that is not audio (the sample rate, the MD5 of
+    the samples, a frame header, the gapless header) is corrupt, and the copy with the last
+    good file hash heals it."""
+    _root, paths, _backup, _target = setup
+    victim = paths[index]
+    original = victim.read_bytes()
+    st = victim.stat()
+    data = bytearray(original)
+    data[critical_structures(victim)[structure]] ^= 0x10
+    victim.write_bytes(bytes(data))
+    os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert states(verify(catalog))[victim.name] == "corrupt"
+    p = plan(catalog)
+    assert [(type(a), a.dest) for a in p.actions] == [(RestoreFile, str(victim))]
+    assert apply(catalog, p, quarantine_dir=tmp_path / "q").ok
+    assert victim.read_bytes() == original
+    assert set(states(verify(catalog)).values()) == {"ok"}
+
+
+def test_decode_findings_are_judged_again_after_a_restore(
+    tmp_path: Path, catalog: Catalog, setup
+) -> None:
+    """The damaged bytes' decode findings do not outlive the damage: the restore judges
+    the restored file again."""
+    _root, paths, _backup, _target = setup
+    victim = paths[0]  # FLAC: its frames carry CRCs, so a flipped byte fails the decode
+    flip(victim)
+    report = verify(catalog, decode=True)
+    assert states(report)[victim.name] == "corrupt"
+    file_id = next(r.file_id for r in report.results if r.path == str(victim))
+    assert file_id is not None
+    kinds = {f.kind for f in catalog.findings_for_file(file_id)}
+    assert kinds & {"decode-error", "md5-mismatch"}, kinds
+    assert apply(catalog, plan(catalog), quarantine_dir=tmp_path / "q").ok
+    kinds = {f.kind for f in catalog.findings_for_file(file_id)}
+    assert not kinds & {"decode-error", "md5-mismatch", "corrupt"}, kinds
 
 
 def test_restore_missing_library_file(tmp_path: Path, catalog: Catalog, setup) -> None:
