@@ -19,7 +19,7 @@ from phonovault.core.errors import TagReadError
 from phonovault.core.evidence import Evidence, Stat
 from phonovault.core.filesystems import DEFAULT_TRAITS
 from phonovault.core.fixity import Digests, new_hasher, open_regular
-from phonovault.core.legacy_identity import LEGACY_OGG_METHOD, legacy_ogg_hash
+from phonovault.core.legacy_identity import LEGACY_OGG_METHOD, legacy_ogg_hash, legacy_stream_hash
 from phonovault.core.payload_parts import IDENTITY_VERSION
 from phonovault.core.tag_changes import TagChange, summary, tag_changes
 from phonovault.core.tags import read_tags
@@ -72,13 +72,21 @@ def _stat(size: int, mtime_ns: int, inode: int, ctime_ns: int | None = None) -> 
 def same_audio(base: KnownFile, d: Digests, path: str) -> bool:
     """Whether the fresh read's audio is the baseline's. A baseline of identity version 1
     (an upgraded catalog) is compared the way it was made: for every format but Ogg that
-    is the new identity's samples half; Ogg's version-1 hash is computed again."""
+    is the new identity's samples half; Ogg's, and that of an MP3 with a Xing frame, are
+    computed again."""
     if base.audio_version >= IDENTITY_VERSION:
         return d.audio_hash == base.audio_hash
     if base.audio_method == LEGACY_OGG_METHOD:
         algo = base.hash_algo or d.algorithm
         return legacy_ogg_hash(path, lambda: new_hasher(algo), open_regular) == base.audio_hash
-    return base.audio_method != "file" and d.samples_hash == base.audio_hash
+    if base.audio_method == "file":
+        return False
+    if d.samples_hash == base.audio_hash:
+        return True
+    if base.audio_method == "stream" and d.audio_method == "stream":  # a Xing frame, split off
+        algo = base.hash_algo or d.algorithm
+        return legacy_stream_hash(path, lambda: new_hasher(algo), open_regular) == base.audio_hash
+    return False
 
 
 def _region(base: KnownFile, d: Digests) -> str:

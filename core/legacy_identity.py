@@ -1,7 +1,10 @@
 """Audio identity version 1, kept only to compare with baselines recorded before version 2.
 
-Version 1 left codec set-up out: for every format but Ogg its audio hash is exactly version 2's
-samples half (:attr:`phonovault.core.fixity.Digests.samples_hash`), so no code is needed here.
+Version 1 left codec set-up out: for every format but Ogg and MPEG streams that open with a
+Xing frame, its audio hash is exactly version 2's samples half
+(:attr:`phonovault.core.fixity.Digests.samples_hash`). Such a stream was hashed from its first
+byte, the Xing frame included, where version 2 keeps only that frame's decoder fields
+(:mod:`.mpeg_identity`): :func:`legacy_stream_hash` hashes it as version 1 did.
 Ogg was hashed page by page (flags, granule, serial, segment table and body of every page after
 the header packets), which a re-pagination or a new serial number changes: a catalog upgraded
 from version 1 needs that hash once per Ogg file whose bytes changed, to tell a tag edit made
@@ -15,7 +18,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from phonovault.core.payload_parts import Hasher, Staging
+from phonovault.core.payload import v1_stream_range
+from phonovault.core.payload_parts import Hasher, Malformed, Staging
 
 LEGACY_OGG_METHOD = "ogg-pages"
 
@@ -37,6 +41,30 @@ def legacy_ogg_hash(path: str, new_hasher: Callable[[], Hasher], opener: Callabl
             filt.feed(offset, memoryview(chunk))
             offset += len(chunk)
     return None if filt.finish() is not None else hasher.hexdigest()
+
+
+def legacy_stream_hash(path: str, new_hasher: Callable[[], Hasher], opener: Callable[..., Any],
+                       chunk_size: int = 1 << 20) -> str | None:  # fmt: skip
+    """The version-1 audio hash of a tag-framed stream (MP3...) at ``path``; None when it is
+    not one or does not parse. ``OSError`` escapes."""
+    hasher = new_hasher()
+    with opener(path, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        try:
+            span = v1_stream_range(f, size)
+        except Malformed:
+            return None
+        if span is None:
+            return None
+        pos, end = span
+        f.seek(pos)
+        while pos < end:
+            chunk = f.read(min(chunk_size, end - pos))
+            if not chunk:
+                return None
+            hasher.update(chunk)
+            pos += len(chunk)
+    return hasher.hexdigest()
 
 
 def _count_packets(lacing: bytes, left: int) -> tuple[int, int]:

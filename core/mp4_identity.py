@@ -8,7 +8,10 @@ byte in any of them and PyAV decodes garbage or nothing, while the ``mdat`` byte
 so they are part of the identity. Taggers (AtomicParsley, TagLib, mutagen) rewrite ``udta``/
 ``meta``/``ilst`` and may move ``mdat`` (``ffmpeg -movflags +faststart`` puts ``moov`` first),
 which shifts every chunk offset by the same amount: offsets are therefore recorded relative to
-the start of the ``mdat`` they point into.
+the start of the ``mdat`` they point into. The bitrate statistics a muxer writes into the
+sample description (the ``esds`` decoder config's buffer size, maximum and average bitrate,
+and a ``btrt`` box) are bookkeeping no decoder uses, recomputed by every remux
+(``ffmpeg -c copy``): they are left out.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ def _track(data: bytes, lo: int, hi: int, mdats: tuple[tuple[int, int], ...]) ->
     if found.get(b"hdlr", b"")[8:12] != b"soun":
         return b""
     out = bytearray(_mdhd(found.get(b"mdhd", b"")))
+    if b"stsd" in found:
+        found[b"stsd"] = _without_bitrates(found[b"stsd"])
     for name in _TABLES:
         if name in found:
             out += setup_record(name, found[name])
@@ -82,6 +87,64 @@ def _gather(data: bytes, lo: int, hi: int, found: dict[bytes, bytes]) -> None:
             _gather(data, body, end, found)
         elif kind not in found:
             found[kind] = data[body:end]
+
+
+# Bytes of an audio sample entry before its child boxes, by sound description version
+# (ISO/IEC 14496-12; QuickTime's versions 1 and 2 add fields).
+_SOUND_ENTRY = {0: 28, 1: 44, 2: 64}
+
+
+def _without_bitrates(stsd: bytes) -> bytes:
+    """``stsd`` with the bitrate statistics zeroed and ``btrt`` dropped; unchanged when it
+    does not parse as expected (then every byte counts, as for any other table)."""
+    if len(stsd) < 8:
+        return stsd
+    out = bytearray(stsd[:8])
+    try:
+        for kind, body, end in _boxes(stsd, 8, len(stsd)):
+            head = body + _SOUND_ENTRY.get(struct.unpack_from(">H", stsd, body + 8)[0], -1)
+            if head < body or head > end:
+                return stsd
+            entry = bytearray(stsd[body:head])
+            for child, lo, hi in _boxes(stsd, head, end):
+                if child == b"btrt":
+                    continue
+                data = bytearray(stsd[lo:hi])
+                if child == b"esds":
+                    _zero_esds_bitrates(data)
+                entry += struct.pack(">I4s", 8 + len(data), child) + data
+            out += struct.pack(">I4s", 8 + len(entry), kind) + entry
+    except (Malformed, struct.error, IndexError):
+        return stsd
+    return bytes(out)
+
+
+def _descriptor(data: bytearray, pos: int) -> tuple[int, int, int]:
+    """(tag, body start, body end) of the MPEG-4 descriptor at ``pos``."""
+    tag, pos, size = data[pos], pos + 1, 0
+    for _ in range(4):
+        byte = data[pos]
+        pos += 1
+        size = (size << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            break
+    if pos + size > len(data):
+        raise IndexError("descriptor runs past its box")
+    return tag, pos, pos + size
+
+
+def _zero_esds_bitrates(esds: bytearray) -> None:
+    """Zero bufferSizeDB, maxBitrate and avgBitrate of the DecoderConfigDescriptor."""
+    tag, pos, _end = _descriptor(esds, 4)  # after version and flags
+    if tag != 0x03:  # ES_Descriptor
+        return
+    flags = esds[pos + 2]
+    pos += 3 + (2 if flags & 0x80 else 0) + (2 if flags & 0x20 else 0)
+    if flags & 0x40:  # a URL
+        pos += 1 + esds[pos]
+    tag, body, end = _descriptor(esds, pos)
+    if tag == 0x04 and end - body >= 13:  # DecoderConfigDescriptor
+        esds[body + 2 : body + 13] = bytes(11)
 
 
 def _mdhd(body: bytes) -> bytes:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from phonovault.core.mp4_identity import mp4_setup
+from phonovault.core.mpeg_identity import xing_split
 from phonovault.core.ogg_identity import OggPacketFilter
 from phonovault.core.payload_parts import (
     Hasher,
@@ -103,8 +104,23 @@ def locate(f: Source, size: int) -> Payload:
     # Frame headers, Xing/LAME info and APE descriptors are inside the stream itself.
     if had_id3 or magic.startswith(_STREAM_MAGIC) or _frame_sync(magic):
         end = _strip_trailing_tags(f, start, size)
+        split = xing_split(f, start, end)
+        if split is not None:  # the Xing frame's decoder fields, then the audio frames
+            return Payload("stream", ((split[1], end),), setup=split[0])
         return Payload("stream", ((start, end),))
     raise Malformed("unrecognised format")
+
+
+def v1_stream_range(f: Source, size: int) -> tuple[int, int] | None:
+    """The bytes identity version 1 hashed for a tag-framed stream (MP3, WavPack, APE...):
+    all of it, a Xing frame included; None when the file is not such a stream."""
+    payload = locate(f, size)
+    if payload.method != "stream" or not payload.ranges:
+        return None
+    if not payload.setup:
+        return payload.ranges[0]
+    start, _had_id3 = _skip_leading_tags(f, size)
+    return start, payload.ranges[-1][1]
 
 
 def payload_filter(payload: Payload, new_hasher: Callable[[], Hasher]) -> PayloadFilter:

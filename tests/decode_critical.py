@@ -377,6 +377,10 @@ def _mp3(data: bytes, start: int) -> dict[str, int]:
     }
     if data[xing : xing + 4] in (b"Xing", b"Info") and data[xing + 7] & 1:
         out["mp3:Xing/LAME"] = xing + 11  # low byte of the frame count
+        flags = data[xing + 7]
+        lame = xing + 8 + sum(n for bit, n in ((1, 4), (2, 4), (4, 100), (8, 4)) if flags & bit)
+        if data[lame : lame + 4] in (b"LAME", b"Lavf", b"Lavc"):
+            out["mp3:LAME delay/padding"] = lame + 22  # encoder delay (low bits), padding
     return out
 
 

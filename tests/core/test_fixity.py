@@ -190,6 +190,42 @@ def test_flipped_tag_byte_keeps_audio_hash(make_file: Callable[[str], Path], kin
     assert after.audio_hash == before.audio_hash
 
 
+def _xing_toc_byte(data: bytes) -> int:
+    """An offset inside the seek table of the Xing frame that opens an MP3 stream."""
+    at = data.index(b"Xing") if b"Xing" in data[:4096] else data.index(b"Info")
+    flags = data[at + 7]
+    assert flags & 4, "no seek table"
+    return at + 8 + (4 if flags & 1 else 0) + (4 if flags & 2 else 0) + 50
+
+
+def _esds_max_bitrate(data: bytes) -> int:
+    """The offset of the low byte of the esds DecoderConfigDescriptor's maxBitrate."""
+    at = data.index(b"esds") + 8  # past version and flags
+    assert data[at] == 0x03
+    pos = at + 1
+    while data[pos] & 0x80:
+        pos += 1
+    pos += 1 + 3  # ES_ID, flags (the generated files set none of the optional fields)
+    assert data[pos] == 0x04
+    pos += 1
+    while data[pos] & 0x80:
+        pos += 1
+    return pos + 1 + 2 + 3 + 3  # objectType, streamType, bufferSizeDB, maxBitrate's last byte
+
+
+@pytest.mark.parametrize(("kind", "where"), [("mp3", _xing_toc_byte), ("aac", _esds_max_bitrate)])
+def test_remux_bookkeeping_is_not_audio(make_file, kind: str, where) -> None:
+    """A Xing seek table and the esds bitrate statistics are rewritten by a lossless remux and
+    read by no decoder to make samples: the identity leaves them out (the file hash does not:
+    rot there with no write is still corrupt)."""
+    path = make_file(kind)
+    before = hash_file(path)
+    flip(path, where(path.read_bytes()))
+    after = hash_file(path)
+    assert after.file_hash != before.file_hash
+    assert (after.audio_hash, after.audio_method) == (before.audio_hash, METHOD[kind])
+
+
 def test_payload_matches_independent_parsers(templates: dict[str, Path]) -> None:
     with wave.open(str(templates["wav"])) as w:
         frames = w.readframes(w.getnframes())
