@@ -9,6 +9,7 @@ comparison needs no old bytes.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,26 +104,45 @@ _COVERED = {
 }  # fmt: skip
 # Raw keys the cover comparison speaks for.
 _PICTURES = {"metadata_block_picture", "covr", "apic", "cover art (front)"}
+_IGNORED = ("musicbrainz", "replaygain", "txxx:m")
 
 
 def _raw_changes(old_json: str | None, new: TrackInfo) -> list[TagChange]:
     """Other tags (comments, lyrics, custom fields) that were added, removed or changed, and
     the values a normalized field does not show: a second TITLE beside the first (metaflac
-    --set-tag adds one) keeps the title the first one says, but it is an edit."""
+    --set-tag adds one) keeps the title the first one says, but it is an edit. Keys are
+    compared case-blind: Vorbis comment and APEv2 keys are, and a tagger that rewrites
+    ``encoder`` as ``ENCODER`` changed nothing."""
     try:
-        old = {k: tuple(v) for k, v in json.loads(old_json or "{}").items()}
+        old = _folded({k: tuple(v) for k, v in json.loads(old_json or "{}").items()})
     except (ValueError, TypeError, AttributeError):
         old = {}
+    fresh = _folded(new.raw)
     out: list[TagChange] = []
-    for key in sorted(set(old) | set(new.raw)):
-        bare = key.split(":", 1)[-1].lower()
-        if bare in _PICTURES or bare.startswith(("apic", "musicbrainz", "replaygain", "txxx:m")):
-            continue
-        a, b = old.get(key), new.raw.get(key)
-        if bare in _COVERED and (a or ())[:1] != (b or ())[:1]:
+    for low in sorted(set(old) | set(fresh)):
+        key = (fresh.get(low) or old[low])[0]
+        head, _, rest = low.partition(":")
+        bare = rest or head
+        if head in ("apic", "pic") or bare in _PICTURES or bare.startswith(_IGNORED):
+            continue  # the cover comparison speaks for pictures; ids are not shown
+        a, b = old.get(low, ("", ()))[1], fresh.get(low, ("", ()))[1]
+        if bare in _COVERED and a[:1] != b[:1]:
             continue  # the normalized field says it
         if a != b:
-            out.append(TagChange(key, "; ".join(a) if a else None, "; ".join(b) if b else None))
+            out.append(TagChange(key, "; ".join(a) or None, "; ".join(b) or None))
+    return out
+
+
+def _folded(raw: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """lower-cased key -> (the key as written, its values); keys that differ only in case
+    are one field."""
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for key, values in raw.items():
+        low = key.lower()
+        if low in out:
+            out[low] = (out[low][0], out[low][1] + tuple(values))
+        else:
+            out[low] = (key, tuple(values))
     return out
 
 

@@ -49,3 +49,34 @@ def test_verify_and_show_name_each_changed_field(tmp_path: Path, make_file) -> N
     assert shown_fields == fields
     _, text = cli("show", str(path), catalog=cat)
     assert "title removed (was 'T flac16')" in text
+
+
+def test_a_key_rewritten_in_other_case_and_an_mp3_cover_are_said_once(
+    tmp_path: Path, make_file
+) -> None:
+    """kid3 rewrites Vorbis ``encoder`` as ``ENCODER`` (keys are case-blind there: nothing
+    changed); an ID3 picture frame named with its description is the cover, listed once."""
+    from mutagen.id3 import APIC, ID3
+
+    root = tmp_path / "Music"
+    flac = make_file("flac16", "a.flac", root=root)
+    mp3 = make_file("mp3", "b.mp3", root=root)
+    audio = FLAC(flac)
+    audio["encoder"] = ["an encoder"]
+    audio.save()
+    cat = tmp_path / "c.sqlite"
+    cli("roots", "add", str(root), catalog=cat)
+    cli("scan", catalog=cat)
+    audio = FLAC(flac)
+    del audio["encoder"]
+    audio["ENCODER"] = ["an encoder"]
+    audio["title"] = ["New"]
+    audio.save()
+    tags = ID3(mp3)
+    tags.add(APIC(encoding=3, mime="image/png", type=3, desc="front", data=b"\x89PNG" * 40))
+    tags.save()
+    _, doc = cli("verify", "--json", catalog=cat)
+    fields = {Path(r["path"]).name: [c["field"] for c in r["changes"]]
+              for r in json.loads(doc)["results"]}  # fmt: skip
+    assert fields["a.flac"] == ["title"], fields
+    assert fields["b.mp3"] == ["cover"], fields
