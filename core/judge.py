@@ -69,6 +69,17 @@ def _stat(size: int, mtime_ns: int, inode: int, ctime_ns: int | None = None) -> 
     return Stat(size, mtime_ns, inode, ctime_ns)
 
 
+# (version-1 method, version-2 method) whose version-1 hash must be computed again.
+_RECOMPUTED = {(LEGACY_OGG_METHOD, "ogg-packets"), ("stream", "stream")}
+
+
+def _legacy_hash(method: str, algo: str, path: str) -> str | None:
+    """The version-1 audio hash of the file at ``path``, for a baseline made with ``method``."""
+    if method == LEGACY_OGG_METHOD:
+        return legacy_ogg_hash(path, lambda: new_hasher(algo), open_regular)
+    return legacy_stream_hash(path, lambda: new_hasher(algo), open_regular)
+
+
 def same_audio(base: KnownFile, d: Digests, path: str) -> bool:
     """Whether the fresh read's audio is the baseline's. A baseline of identity version 1
     (an upgraded catalog) is compared the way it was made: for every format but Ogg that
@@ -76,16 +87,15 @@ def same_audio(base: KnownFile, d: Digests, path: str) -> bool:
     computed again."""
     if base.audio_version >= IDENTITY_VERSION:
         return d.audio_hash == base.audio_hash
+    algo = base.hash_algo or d.algorithm
     if base.audio_method == LEGACY_OGG_METHOD:
-        algo = base.hash_algo or d.algorithm
-        return legacy_ogg_hash(path, lambda: new_hasher(algo), open_regular) == base.audio_hash
+        return _legacy_hash(base.audio_method, algo, path) == base.audio_hash
     if base.audio_method == "file":
         return False
     if d.samples_hash == base.audio_hash:
         return True
-    if base.audio_method == "stream" and d.audio_method == "stream":  # a Xing frame, split off
-        algo = base.hash_algo or d.algorithm
-        return legacy_stream_hash(path, lambda: new_hasher(algo), open_regular) == base.audio_hash
+    if (base.audio_method, d.audio_method) in _RECOMPUTED:  # a Xing frame, split off
+        return _legacy_hash("stream", algo, path) == base.audio_hash
     return False
 
 
@@ -161,21 +171,24 @@ def record_read(
     assert d is not None
     # An upgraded baseline, or a SHA-256 to fill in: same bytes, more known about them.
     more = base.audio_version < d.audio_version or (d.sha256 is not None and not base.has_sha256)
-    if state == "tags-changed" or base.file_hash is None or moved_from or obs.track or more:
+    if state == "tags-changed" or base.file_hash is None or moved_from or obs.track:
         if obs.track is None and obs.tag_error is None:
             obs = _with_tags(obs, path)
         catalog.update_file(base.id, obs)  # the new baseline (and its tags)
-    elif (obs.size, obs.mtime_ns, obs.inode, obs.ctime_ns) != (
+    elif more or (obs.size, obs.mtime_ns, obs.inode, obs.ctime_ns) != (
         base.seen_size,
         base.seen_mtime_ns,
         base.seen_inode,
         base.seen_ctime_ns,
     ):
         # Same bytes, new stat (touched, copied back): remember it so scans skip the file.
+        # An upgraded identity or a first SHA-256: the same bytes, more known about them
+        # (their tags are the baseline's: not parsed again; a stored SHA-256 is kept).
+        known = _identity_columns(d) if more else {}
         catalog.update_file(
             base.id, size=obs.size, mtime_ns=obs.mtime_ns, inode=obs.inode,
             seen_size=obs.size, seen_mtime_ns=obs.mtime_ns, seen_inode=obs.inode,
-            ctime_ns=obs.ctime_ns, seen_ctime_ns=obs.ctime_ns,
+            ctime_ns=obs.ctime_ns, seen_ctime_ns=obs.ctime_ns, **known,
         )  # fmt: skip
     final = "moved" if moved_from else state
     detail: str | None = None
@@ -193,6 +206,19 @@ def record_read(
         catalog.clear_findings(base.id, FIXITY_KINDS)
     _add_read(catalog, base.id, final, now, obs, detail)
     return Verdict(final, verdict.detail if final == "tags-changed" else detail, verdict.changes)
+
+
+def _identity_columns(d: Digests) -> dict[str, object]:
+    """The columns a read of a baseline's own bytes can add to: the identity (a version-1
+    baseline upgraded) and a SHA-256 (``scan --sha256``), never dropping a stored one."""
+    cols: dict[str, object] = {
+        "audio_hash": d.audio_hash, "audio_method": d.audio_method,
+        "audio_fallback": d.fallback_reason, "audio_version": d.audio_version,
+        "setup_hash": d.setup_hash,
+    }  # fmt: skip
+    if d.sha256 is not None:
+        cols["sha256"] = d.sha256
+    return cols
 
 
 def tag_changes_of(catalog: Catalog, file_id: int) -> list[dict[str, str | None]]:
@@ -282,18 +308,18 @@ class GoneSet:
     """Files that vanished from their path, indexed by hash to recognise where they went.
 
     Several identical files may vanish at once (duplicates moved together): each hash keeps a
-    list, and every new file takes one of them.
+    list, and every new file takes one of them. A baseline of identity version 1 (an upgraded
+    catalog) is recognised the way :func:`same_audio` compares it: a file renamed and retagged
+    at once (Picard, beets) is moved, whichever version its baseline has.
     """
 
     def __init__(self, gone: Iterable[KnownFile]) -> None:
-        self.by_path: dict[bytes, KnownFile] = {k.relpath: k for k in gone}
+        self.by_path: dict[bytes, KnownFile] = {}
         self._by_file: dict[str, list[KnownFile]] = {}
         self._by_audio: dict[str, list[KnownFile]] = {}
-        for k in self.by_path.values():
-            if k.file_hash:
-                self._by_file.setdefault(k.file_hash, []).append(k)
-            if k.audio_hash and k.audio_method != "file":
-                self._by_audio.setdefault(k.audio_hash, []).append(k)
+        self._legacy: list[KnownFile] = []  # version-1 baselines
+        for k in gone:
+            self.add(k)
 
     def __bool__(self) -> bool:
         return bool(self.by_path)
@@ -303,10 +329,14 @@ class GoneSet:
         if k.file_hash:
             self._by_file.setdefault(k.file_hash, []).append(k)
         if k.audio_hash and k.audio_method != "file":
-            self._by_audio.setdefault(k.audio_hash, []).append(k)
+            if k.audio_version >= IDENTITY_VERSION:
+                self._by_audio.setdefault(k.audio_hash, []).append(k)
+            else:
+                self._legacy.append(k)
 
-    def take(self, obs: Observation) -> KnownFile | None:
-        """The vanished file with the same bytes (else the same audio), removed from the set."""
+    def take(self, obs: Observation, path: str | None = None) -> KnownFile | None:
+        """The vanished file with the same bytes (else the same audio), removed from the set.
+        ``path`` (the new file's) lets a version-1 baseline be compared as it was made."""
         d = obs.digests
         if d is None:
             return None
@@ -315,9 +345,30 @@ class GoneSet:
                 continue
             for k in index.get(key, ()):
                 if k.relpath in self.by_path:
-                    del self.by_path[k.relpath]
-                    return k
+                    return self._taken(k)
+        live = [k for k in self._legacy if k.relpath in self.by_path]
+        if d.audio_method == "file" or not live:
+            return None
+        for k in live:  # most formats: version 1 is the samples half
+            if k.audio_hash == d.samples_hash:
+                return self._taken(k)
+        if path is None:
+            return None
+        computed: dict[tuple[str, str], str | None] = {}  # one more read per kind, at most
+        for k in live:
+            method = k.audio_method or ""
+            if (method, d.audio_method) not in _RECOMPUTED:
+                continue
+            slot = (method, k.hash_algo or d.algorithm)
+            if slot not in computed:
+                computed[slot] = _legacy_hash(method, slot[1], path)
+            if computed[slot] == k.audio_hash:
+                return self._taken(k)
         return None
+
+    def _taken(self, k: KnownFile) -> KnownFile:
+        del self.by_path[k.relpath]
+        return k
 
 
 def settle_gone(

@@ -293,7 +293,7 @@ class _RootScan:
                now: float) -> None:  # fmt: skip
         catalog, report = self.catalog, self.report
         if k is None:
-            origin = gone.take(obs)
+            origin = gone.take(obs, entry.path)
             if origin is not None:
                 old = abs_path(self.root, origin.relpath)
                 record_read(catalog, self.root, origin, obs, now, moved_from=old,

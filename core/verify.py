@@ -364,7 +364,7 @@ class _Run:
                 continue
             now = time.time()
             with self.catalog.transaction():
-                origin = gone.take(obs)
+                origin = gone.take(obs, entry.path)
                 if origin is not None:
                     old = abs_path(root, origin.relpath)
                     record_read(self.catalog, root, origin, obs, now, moved_from=old,
