@@ -52,6 +52,7 @@ bench-small: $(STAMP)
 	$(BIN)/python bench/scan_bench.py --small
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gui_bench.py --small
 	$(BIN)/python bench/compare.py --small --no-gui
+	$(BIN)/python bench/migration_bench.py --small --out build/bench
 
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python tests/gui/screenshots.py docs
