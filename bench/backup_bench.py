@@ -21,10 +21,10 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 import audiogen  # noqa: E402
 
-from phonovault.core.backups import add_target, verify_target  # noqa: E402
+from phonovault.core.backups.targets import add_target, verify_target  # noqa: E402
 from phonovault.core.catalog import Catalog  # noqa: E402
-from phonovault.core.library import add_root  # noqa: E402
-from phonovault.core.scan import scan  # noqa: E402
+from phonovault.core.fixity.scan import scan  # noqa: E402
+from phonovault.core.library.roots import add_root  # noqa: E402
 
 
 def main() -> None:

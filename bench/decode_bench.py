@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 import audiogen  # noqa: E402
 
-from phonovault.core.integrity import DECODER_VERSION, DecodePool, decode_check  # noqa: E402
+from phonovault.core.integrity.checks import DECODER_VERSION, DecodePool, decode_check  # noqa: E402
 
 
 def generate(out: Path, kinds: list[str], seconds: float) -> dict[str, Path]:

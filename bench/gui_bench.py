@@ -34,9 +34,9 @@ from PySide6.QtCore import QElapsedTimer, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from phonovault.core.catalog import Catalog, Observation  # noqa: E402
-from phonovault.core.fixity import Digests  # noqa: E402
-from phonovault.core.library import add_root  # noqa: E402
-from phonovault.core.tags import TrackInfo  # noqa: E402
+from phonovault.core.identity.digests import Digests  # noqa: E402
+from phonovault.core.library.roots import add_root  # noqa: E402
+from phonovault.core.tags.reading import TrackInfo  # noqa: E402
 from phonovault.gui.app import build  # noqa: E402
 from phonovault.gui.models.library_model import Column  # noqa: E402
 from phonovault.gui.style import apply_theme  # noqa: E402

@@ -27,9 +27,9 @@ import audiogen  # noqa: E402
 from decode_critical import critical_structures  # noqa: E402
 
 from phonovault.core.catalog import Catalog  # noqa: E402
-from phonovault.core.library import add_root  # noqa: E402
-from phonovault.core.scan import scan  # noqa: E402
-from phonovault.core.verify import verify  # noqa: E402
+from phonovault.core.fixity.scan import scan  # noqa: E402
+from phonovault.core.fixity.verify import verify  # noqa: E402
+from phonovault.core.library.roots import add_root  # noqa: E402
 
 DECODE = {"decode-error", "truncated", "md5-mismatch", "undecodable"}
 

@@ -40,8 +40,8 @@ from test_migration import RELEASE, OldRelease, check_out_release  # noqa: E402
 
 from phonovault.core.catalog import MIGRATIONS, Catalog  # noqa: E402
 from phonovault.core.config import default_workers  # noqa: E402
-from phonovault.core.scan import ScanOptions, scan  # noqa: E402
-from phonovault.core.verify import verify  # noqa: E402
+from phonovault.core.fixity.scan import ScanOptions, scan  # noqa: E402
+from phonovault.core.fixity.verify import verify  # noqa: E402
 
 
 def versions(catalog: Path) -> dict[int, int]:

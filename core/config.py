@@ -58,7 +58,7 @@ class Settings:
     with_sha256: bool = False  # also store SHA-256 of every file, for sha256sum/BagIt exports
     # Tag rules by id: {"enabled": bool, "severity": "error"|"warning"|"info", and the rule's
     # own options, e.g. "min_size": 500}. Only what differs from a rule's defaults is needed;
-    # phonovault.core.rules checks the values (a wrong type is ignored, not fatal).
+    # phonovault.core.rules.engine checks the values (a wrong type is ignored, not fatal).
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The scrub the GUI runs while open: once a day, re-read this share of the library (%),
     # least recently verified first; 0 switches it off. Headless: a timer running

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from phonovault.core.fixity import Digests
-from phonovault.core.tags import TrackInfo
+from phonovault.core.identity.digests import Digests
+from phonovault.core.tags.reading import TrackInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ class KnownFile(NamedTuple):
     last_read: float | None
     last_verified: float | None
     state: str
-    audio_version: int  # the audio identity's definition (payload_parts.IDENTITY_VERSION)
+    audio_version: int  # the audio identity's definition (identity.parts.IDENTITY_VERSION)
     setup_hash: str | None  # the identity's codec set-up half (None: fallback, or version 1)
     seen_ctime_ns: int | None  # ctime when last read (None: read before schema 8)
     has_sha256: bool  # a SHA-256 is stored (scan --sha256 fills in the others)
@@ -235,7 +235,7 @@ class CopyRecord:
     state: str
     verified_at: float | None
     detail: str | None
-    audio_version: int = 2  # the identity version of audio_hash (payload_parts)
+    audio_version: int = 2  # the identity version of audio_hash (identity.parts)
 
 
 class CopyState(NamedTuple):

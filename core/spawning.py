@@ -1,11 +1,12 @@
 """Starting worker processes that run only Phonovault's code.
 
-Reading (:mod:`phonovault.core.readpool`) and decode checks (:mod:`phonovault.core.integrity`)
+Reading (:mod:`phonovault.core.fixity.readpool`) and decode checks
+(:mod:`phonovault.core.integrity.checks`)
 run in *spawned* processes: never forked, because the GUI starts them from a thread beside
 Qt. A spawned child normally begins by re-running the parent's main script (or module), so
 that functions defined there can be unpickled. Ours need nothing from it, and re-running it
 costs or harms: ``phonovault-gui``'s script would import Qt into every worker, a script that
-calls :func:`phonovault.core.scan.scan` without an ``if __name__ == "__main__"`` guard would
+calls :func:`phonovault.core.fixity.scan.scan` without an ``if __name__ == "__main__"`` guard would
 run its top level again in every worker, and ``python -`` has no file to re-run (the worker
 dies at start). :func:`without_main` hides the main module while processes start.
 """

@@ -13,23 +13,23 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from phonovault.core.backups import BackupReport, verify_target
-from phonovault.core.backups import add_target as add_backup_target
-from phonovault.core.beets_bridge import DriftReport, drift
+from phonovault.core.backups.repair import RepairPlan, RepairReport
+from phonovault.core.backups.repair import apply as apply_repair
+from phonovault.core.backups.repair import plan as plan_repair
+from phonovault.core.backups.targets import BackupReport, verify_target
+from phonovault.core.backups.targets import add_target as add_backup_target
 from phonovault.core.catalog import Catalog, Target
 from phonovault.core.config import Settings
-from phonovault.core.decoding import DecodeReport, decode_files
+from phonovault.core.fixity.scan import ScanOptions, ScanReport, scan
+from phonovault.core.fixity.verify import VerifyReport, accept, verify
+from phonovault.core.integrity.decoding import DecodeReport, decode_files
 from phonovault.core.jobs import CancelToken, ProgressCallback
-from phonovault.core.library import absolute_path, add_root
+from phonovault.core.library.roots import absolute_path, add_root
 from phonovault.core.plugin_api import PluginProblem, Plugins, Rule, load_plugins
-from phonovault.core.repair import RepairPlan, RepairReport
-from phonovault.core.repair import apply as apply_repair
-from phonovault.core.repair import plan as plan_repair
-from phonovault.core.rules import CheckReport, RuleInfo, album_of, list_rules
-from phonovault.core.rules import check as check_rules
-from phonovault.core.rules import mute as mute_rule
-from phonovault.core.scan import ScanOptions, ScanReport, scan
-from phonovault.core.verify import VerifyReport, accept, verify
+from phonovault.core.rules.beets import DriftReport, drift
+from phonovault.core.rules.engine import CheckReport, RuleInfo, album_of, list_rules
+from phonovault.core.rules.engine import check as check_rules
+from phonovault.core.rules.engine import mute as mute_rule
 from phonovault.gui.workers import Job, JobQueue
 
 

@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from phonovault.core.catalog import Catalog
+from phonovault.core.fixity.watch import WatchStatus
 from phonovault.core.jobs import format_size
-from phonovault.core.report import ATTENTION_STATES
-from phonovault.core.watch import WatchStatus
+from phonovault.core.report.health import ATTENTION_STATES
 from phonovault.gui.context import AppContext
 from phonovault.gui.loader import BackgroundQuery
 from phonovault.gui.report_export import ReportExporter

@@ -1,6 +1,6 @@
 """*Export Health Report…*: the core's health report, written by a job.
 
-The same call as ``phonovault report OUT`` (:func:`phonovault.core.report.write_report`). It
+The same call as ``phonovault report OUT`` (:func:`phonovault.core.report.health.write_report`). It
 reads the whole catalog, so it runs on the job queue like any other long read (a worker
 thread with its own catalog connection; STYLE.md, habit 2) and the window only hears that it
 is done or why it failed. The file dialog is Qt's own rather than the platform's, so it looks
@@ -18,7 +18,8 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow
 
 from phonovault.core.catalog import Catalog
 from phonovault.core.jobs import CancelToken, ProgressCallback
-from phonovault.core.report import HealthReport, format_for, write_report
+from phonovault.core.report.health import HealthReport
+from phonovault.core.report.output import format_for, write_report
 from phonovault.gui.context import AppContext
 from phonovault.gui.style import icon
 from phonovault.gui.workers import Job

@@ -12,7 +12,7 @@ import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from phonovault.core.scrub import DAY, scrub_due
+from phonovault.core.integrity.scrub import DAY, scrub_due
 from phonovault.gui.context import AppContext
 from phonovault.gui.workers import Job
 

@@ -1,6 +1,6 @@
 """Live library updates for the GUI: the core watcher's callbacks as UI-thread signals.
 
-:class:`~phonovault.core.watch.LibraryWatcher` calls back on its own thread. Widgets may only
+:class:`~phonovault.core.fixity.watch.LibraryWatcher` calls back on its own thread. Widgets may only
 be touched on the UI thread, so the callback is relayed through an explicitly queued
 connection to a slot of this object (which lives on the UI thread) and re-emitted there.
 PySide6 6.11 already queues plain-function receivers connected on the UI thread (measured);
@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 from watchdog.observers.api import BaseObserver
 
-from phonovault.core.watch import LibraryWatcher, WatchStatus
+from phonovault.core.fixity.watch import LibraryWatcher, WatchStatus
 
 
 class WatchBridge(QObject):

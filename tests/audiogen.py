@@ -249,7 +249,7 @@ def flip_audio_byte(path: Path) -> None:
     Starts three quarters into the file (audio for every generated format) and steps on until
     the audio hash moves, so it never lands in a field the audio hash leaves out (an Ogg page
     CRC, say)."""
-    from phonovault.core.fixity import hash_file
+    from phonovault.core.identity.digests import hash_file
 
     st = path.stat()
     original = path.read_bytes()

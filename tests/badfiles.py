@@ -2,7 +2,8 @@
 
 Nothing here is shipped and nothing is checked in: every corpus is generated from the session's
 templates. The structure of each template is found by small parsers written here, on purpose
-independent of ``phonovault.core.payload`` (a test must not share the bug it hunts), so files
+independent of ``phonovault.core.identity.payload`` (a test must not share the bug it hunts), so
+files
 can be cut exactly at a boundary: inside a tag, between the tags and the audio, mid-frame.
 
 Families (``BadFile.family``):
@@ -40,7 +41,7 @@ from mutagen.flac import Picture
 from mutagen.id3 import APIC
 from mutagen.mp4 import MP4Cover
 
-from phonovault.core.tags import AUDIO_EXTENSIONS
+from phonovault.core.tags.reading import AUDIO_EXTENSIONS
 
 KINDS = list(audiogen.KINDS)
 SUFFIX = {name: kind.suffix for name, kind in audiogen.KINDS.items()}

@@ -2,7 +2,8 @@
 
 Every helper rewrites the file in place and puts its mtime back, as bit rot does (nothing
 "wrote" the file). Damage lands inside the audio payload as each format's spec defines it
-(:func:`phonovault.core.payload.locate`; for Ogg, the bodies of the audio pages), never in a
+(:func:`phonovault.core.identity.payload.locate`; for Ogg, the bodies of the audio pages), never in
+a
 tag, so what a test measures is how the decoder takes a hit to the audio itself.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import av
 
-from phonovault.core.payload import locate
+from phonovault.core.identity.payload import locate
 
 
 def audio_ranges(path: Path) -> list[tuple[int, int]]:

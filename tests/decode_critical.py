@@ -4,7 +4,8 @@
 (the set DESIGN.md, "Hashes", lists for the audio identity), chosen so that flipping it changes
 what a decoder does: a sample rate, a channel count, a sample-table entry, a frame header, a
 Vorbis codebook. The parsing here is written from the specs on purpose and shares nothing with
-:mod:`phonovault.core.payload`, so a test that flips these bytes checks the identity against an
+:mod:`phonovault.core.identity.payload`, so a test that flips these bytes checks the identity
+against an
 independent reading of the format, not against itself.
 """
 

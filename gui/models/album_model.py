@@ -27,7 +27,7 @@ from PySide6.QtGui import QImage, QPixmap
 
 from phonovault.core.catalog import AlbumRow, Catalog
 from phonovault.core.errors import NotInCatalogError, PhonovaultError
-from phonovault.core.tags import read_cover
+from phonovault.core.tags.reading import read_cover
 from phonovault.gui.style import STATE_LABELS, worst_state
 
 THUMB_SIZE = 128

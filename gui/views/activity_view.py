@@ -20,12 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from phonovault.core.backups import BackupReport
+from phonovault.core.backups.repair import RepairReport
+from phonovault.core.backups.targets import BackupReport
 from phonovault.core.catalog import JobRow, JournalEntry
-from phonovault.core.decoding import DecodeReport
-from phonovault.core.repair import RepairReport
-from phonovault.core.scan import ScanReport
-from phonovault.core.verify import VerifyReport
+from phonovault.core.fixity.scan import ScanReport
+from phonovault.core.fixity.verify import VerifyReport
+from phonovault.core.integrity.decoding import DecodeReport
 from phonovault.gui.context import AppContext
 from phonovault.gui.models.findings_model import format_time
 from phonovault.gui.style import STATE_LABELS, STATE_RANK, icon, severity_icon, state_icon

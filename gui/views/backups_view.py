@@ -36,10 +36,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from phonovault.core.backups import targets_status
+from phonovault.core.backups.coverage import AlbumCoverage, CoverageReport, coverage
+from phonovault.core.backups.repair import RepairPlan
+from phonovault.core.backups.targets import targets_status
 from phonovault.core.catalog import Catalog, Root, Target
-from phonovault.core.coverage import AlbumCoverage, CoverageReport, coverage
-from phonovault.core.repair import RepairPlan
 from phonovault.gui.context import AppContext
 from phonovault.gui.loader import BackgroundQuery
 from phonovault.gui.models.findings_model import format_time

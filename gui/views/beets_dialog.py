@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from phonovault.core.beets_bridge import DriftReport, Value
+from phonovault.core.rules.beets import DriftReport, Value
 
 PATH_WIDTH = 380  # the path column starts this wide (elided in the middle), the last stretches
 

@@ -47,13 +47,13 @@ from PySide6.QtWidgets import (
 )
 
 from phonovault.core.catalog import FileRecord
-from phonovault.core.decoding import last_decode
 from phonovault.core.errors import NotInCatalogError, TagReadError
-from phonovault.core.integrity import DecodeResult
-from phonovault.core.judge import tag_changes_of
+from phonovault.core.fixity.judge import tag_changes_of
+from phonovault.core.integrity.checks import DecodeResult
+from phonovault.core.integrity.decoding import last_decode
 from phonovault.core.records import UNBASELINED_STATES
-from phonovault.core.rules import RULE_PREFIX, finding_details
-from phonovault.core.tags import read_cover
+from phonovault.core.rules.engine import RULE_PREFIX, finding_details
+from phonovault.core.tags.reading import read_cover
 from phonovault.gui.context import AppContext
 from phonovault.gui.models.library_model import clock, quality
 from phonovault.gui.style import (

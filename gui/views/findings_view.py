@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from phonovault.core.catalog import Catalog, Finding
-from phonovault.core.rules import PLUGIN_PREFIX, RULE_PREFIX, RuleInfo
+from phonovault.core.rules.engine import PLUGIN_PREFIX, RULE_PREFIX, RuleInfo
 from phonovault.gui.context import AppContext
 from phonovault.gui.loader import BackgroundQuery
 from phonovault.gui.models.findings_model import (

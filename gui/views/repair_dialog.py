@@ -2,7 +2,8 @@
 
 The dialog is the confirmation: it lists every action with why it is planned and every file
 that cannot be repaired with the reason, and only its "Repair N files" button lets the page
-queue :func:`phonovault.core.repair.apply` as a job. Closing it any other way writes nothing.
+queue :func:`phonovault.core.backups.repair.apply` as a job. Closing it any other way writes
+nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from phonovault.core.repair import Action, RepairPlan
+from phonovault.core.backups.repair import Action, RepairPlan
 from phonovault.gui.views.tables import plain_tree
 
 KIND_LABELS = {

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from phonovault.core.config import Settings
-from phonovault.core.rules import RuleInfo
+from phonovault.core.rules.engine import RuleInfo
 from phonovault.gui.style import severity_icon
 
 SEVERITIES = ("error", "warning", "info")

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from phonovault.core.catalog import Root
 from phonovault.core.config import default_workers
-from phonovault.core.walk import root_offline_reason
+from phonovault.core.library.walk import root_offline_reason
 from phonovault.gui.context import AppContext
 from phonovault.gui.models.findings_model import format_time
 from phonovault.gui.style import icon, state_icon

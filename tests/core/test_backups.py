@@ -13,15 +13,15 @@ import audiogen
 import pytest
 from audiogen import flip_audio_byte
 
-from phonovault.core import backups as backups_module
-from phonovault.core.backups import MARKER_NAME, add_target, targets_status, verify_target
+from phonovault.core.backups import targets as backups_module
+from phonovault.core.backups.coverage import coverage
+from phonovault.core.backups.targets import MARKER_NAME, add_target, targets_status, verify_target
 from phonovault.core.catalog import Catalog
-from phonovault.core.cli import main
-from phonovault.core.coverage import coverage
+from phonovault.core.cli.main import main
 from phonovault.core.errors import BackupError
-from phonovault.core.library import add_root
-from phonovault.core.scan import scan
-from phonovault.core.verify import accept, verify
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import accept, verify
+from phonovault.core.library.roots import add_root
 
 
 @pytest.fixture

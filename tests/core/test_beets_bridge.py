@@ -24,18 +24,18 @@ import pytest
 from beets.library import Item, Library
 from mutagen.id3 import TPE1, TRCK
 
-from phonovault.core.beets_bridge import (
+from phonovault.core.catalog import Catalog
+from phonovault.core.cli.main import main
+from phonovault.core.fixity.scan import scan
+from phonovault.core.jobs import Cancelled, CancelToken, Progress
+from phonovault.core.library.roots import add_root
+from phonovault.core.rules.beets import (
     BeetsDbError,
     DriftReport,
     FieldDrift,
     GoneItem,
     drift,
 )
-from phonovault.core.catalog import Catalog
-from phonovault.core.cli import main
-from phonovault.core.jobs import Cancelled, CancelToken, Progress
-from phonovault.core.library import add_root
-from phonovault.core.scan import scan
 
 FILES = {
     "01.flac": "flac16",

@@ -20,12 +20,12 @@ from pathlib import Path
 import audiogen
 import pytest
 
-from phonovault.core import catalog_guard
 from phonovault.core.catalog import Catalog
-from phonovault.core.catalog_guard import CatalogDamaged
-from phonovault.core.cli import Out, build_parser, main
-from phonovault.core.library import add_root
-from phonovault.core.scan import scan
+from phonovault.core.catalog import guard as catalog_guard
+from phonovault.core.catalog.guard import CatalogDamaged
+from phonovault.core.cli.main import Out, build_parser, main
+from phonovault.core.fixity.scan import scan
+from phonovault.core.library.roots import add_root
 
 FILES = 60
 

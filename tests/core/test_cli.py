@@ -15,7 +15,7 @@ import mutagen
 import pytest
 
 from phonovault.core.catalog import SCHEMA_VERSION, Catalog
-from phonovault.core.cli import main
+from phonovault.core.cli.main import main
 from phonovault.core.errors import SchemaTooNewError
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import audiogen
 
 from phonovault.core.catalog import Catalog
-from phonovault.core.library import add_root
-from phonovault.core.scan import scan
+from phonovault.core.fixity.scan import scan
+from phonovault.core.library.roots import add_root
 
 
 def digest_tree(root: Path) -> dict[str, str]:

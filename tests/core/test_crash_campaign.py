@@ -30,14 +30,14 @@ from pathlib import Path
 import audiogen
 import pytest
 
-from phonovault.core import catalog_guard
-from phonovault.core.backups import add_target, verify_target
+from phonovault.core.backups.repair import apply, plan
+from phonovault.core.backups.targets import add_target, verify_target
 from phonovault.core.catalog import Catalog
-from phonovault.core.fixity import hash_file
-from phonovault.core.library import add_root
-from phonovault.core.repair import apply, plan
-from phonovault.core.scan import scan
-from phonovault.core.verify import verify
+from phonovault.core.catalog import guard as catalog_guard
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import verify
+from phonovault.core.identity.digests import hash_file
+from phonovault.core.library.roots import add_root
 
 ITERATIONS = int(os.environ.get("PHONOVAULT_CRASH_ITERATIONS", "12"))
 SEED = int(os.environ.get("PHONOVAULT_CRASH_SEED", "20261121"))

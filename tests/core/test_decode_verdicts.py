@@ -16,9 +16,9 @@ import pytest
 from decode_critical import critical_structures
 
 from phonovault.core.catalog import Catalog
-from phonovault.core.library import add_root
-from phonovault.core.scan import scan
-from phonovault.core.verify import verify
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import verify
+from phonovault.core.library.roots import add_root
 
 DECODE = {"decode-error", "truncated", "md5-mismatch", "undecodable"}
 

@@ -16,15 +16,15 @@ from pathlib import Path
 import mutagen
 import pytest
 
-from phonovault.core import scan as scan_module
-from phonovault.core import verify as verify_module
 from phonovault.core.catalog import Catalog
-from phonovault.core.cli import main
+from phonovault.core.cli.main import main
 from phonovault.core.errors import CatalogError
+from phonovault.core.fixity import scan as scan_module
+from phonovault.core.fixity import verify as verify_module
+from phonovault.core.fixity.scan import ScanOptions, scan
+from phonovault.core.fixity.verify import verify
 from phonovault.core.jobs import CancelToken
-from phonovault.core.library import add_root
-from phonovault.core.scan import ScanOptions, scan
-from phonovault.core.verify import verify
+from phonovault.core.library.roots import add_root
 
 
 @pytest.fixture

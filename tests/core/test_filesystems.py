@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from fusefs import Drive, drive
 
-from phonovault.core.backups import add_target, verify_target
+from phonovault.core.backups.targets import add_target, verify_target
 from phonovault.core.catalog import Catalog
-from phonovault.core.filesystems import (
+from phonovault.core.fixity.filesystems import (
     DEFAULT_TRAITS,
     FsTraits,
     looks_renumbered,
@@ -25,9 +25,9 @@ from phonovault.core.filesystems import (
     traits_for,
     traits_of_type,
 )
-from phonovault.core.library import add_root
-from phonovault.core.scan import scan
-from phonovault.core.verify import verify
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import verify
+from phonovault.core.library.roots import add_root
 
 SECOND = 1_000_000_000
 HOUR = 3600 * SECOND

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from mutagen.mp4 import Atoms
 from tagedits import EDITS, add_apev2, add_cover, add_id3v1, set_title
 
-from phonovault.core.fixity import Digests, Expected, HashCancelled, hash_file
+from phonovault.core.identity.digests import Digests, Expected, HashCancelled, hash_file
 
 KINDS = list(audiogen.KINDS)
 METHOD = {

@@ -19,10 +19,10 @@ from decode_critical import critical_structures
 from tagedits import EDITS, add_apev2, add_id3v1
 
 from phonovault.core.catalog import Catalog
-from phonovault.core.fixity import hash_file
-from phonovault.core.library import add_root
-from phonovault.core.scan import scan
-from phonovault.core.verify import verify
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import verify
+from phonovault.core.identity.digests import hash_file
+from phonovault.core.library.roots import add_root
 
 KINDS = list(audiogen.KINDS)
 ALL_EDITS: dict[str, Callable[[Path, str], None]] = {

@@ -51,8 +51,8 @@ from mutagen.mp4 import MP4, MP4Cover
 from mutagen.ogg import OggFileType
 from needs import unavailable
 
-from phonovault.core import integrity
-from phonovault.core.integrity import (
+from phonovault.core.integrity import checks as integrity
+from phonovault.core.integrity.checks import (
     DECODER_VERSION,
     DecodeCancelled,
     DecodePool,

@@ -17,10 +17,7 @@ import bagit
 import mutagen.flac
 import pytest
 
-from phonovault.core.catalog import Catalog
-from phonovault.core.cli import main
-from phonovault.core.library import add_root
-from phonovault.core.manifests import (
+from phonovault.core.backups.manifests import (
     ManifestError,
     export_bagit,
     export_catalog,
@@ -28,7 +25,10 @@ from phonovault.core.manifests import (
     find_manifests,
     verify_manifest,
 )
-from phonovault.core.scan import ScanOptions, scan
+from phonovault.core.catalog import Catalog
+from phonovault.core.cli.main import main
+from phonovault.core.fixity.scan import ScanOptions, scan
+from phonovault.core.library.roots import add_root
 
 SHA256SUM = shutil.which("sha256sum")
 

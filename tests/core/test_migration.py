@@ -32,13 +32,13 @@ import tagedits
 from needs import unavailable
 
 from phonovault.core.catalog import SCHEMA_VERSION, Catalog
-from phonovault.core.catalog_guard import list_backups
-from phonovault.core.fixity import hash_file
-from phonovault.core.judge import same_audio
-from phonovault.core.legacy_identity import LEGACY_OGG_METHOD
-from phonovault.core.payload_parts import IDENTITY_VERSION
-from phonovault.core.scan import ScanOptions, scan
-from phonovault.core.verify import verify
+from phonovault.core.catalog.guard import list_backups
+from phonovault.core.fixity.judge import same_audio
+from phonovault.core.fixity.scan import ScanOptions, scan
+from phonovault.core.fixity.verify import verify
+from phonovault.core.identity.digests import hash_file
+from phonovault.core.identity.legacy import LEGACY_OGG_METHOD
+from phonovault.core.identity.parts import IDENTITY_VERSION
 
 RELEASE = "bb11e5d"  # the last release with catalog schema 7 (audio identity version 1)
 REPO = Path(__file__).resolve().parents[2]
@@ -94,7 +94,7 @@ class OldRelease:
     # start-up costs more than a small library's scan).
     _DRIVER = (
         "import io, json, sys\n"
-        "from phonovault.core.cli import main\n"
+        "from phonovault.core.cli import main  # the old release: a module\n"
         "done = []\n"
         "for argv in json.loads(sys.argv[1]):\n"
         "    out = io.StringIO()\n"

@@ -9,11 +9,11 @@ import pytest
 
 from phonovault.core.catalog import Catalog
 from phonovault.core.config import Settings
-from phonovault.core.library import add_root
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import verify
+from phonovault.core.library.roots import add_root
 from phonovault.core.plugin_api import load_plugins
-from phonovault.core.rules import check
-from phonovault.core.scan import scan
-from phonovault.core.verify import verify
+from phonovault.core.rules.engine import check
 
 
 def test_scan_verify_and_check_open_no_socket(

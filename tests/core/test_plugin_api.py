@@ -12,7 +12,8 @@ import mutagen
 import pytest
 
 from phonovault.core.catalog import Catalog, FileRecord
-from phonovault.core.library import add_root
+from phonovault.core.fixity.scan import scan
+from phonovault.core.library.roots import add_root
 from phonovault.core.plugin_api import (
     API_VERSION,
     Exporter,
@@ -22,8 +23,7 @@ from phonovault.core.plugin_api import (
     hookimpl,
     load_plugins,
 )
-from phonovault.core.rules import check
-from phonovault.core.scan import scan
+from phonovault.core.rules.engine import check
 
 EXAMPLE = Path(__file__).parents[1] / "fixtures" / "example_plugin"
 BUILTINS = {

@@ -1,4 +1,4 @@
-"""A scan's reads in worker processes (phonovault.core.readpool): the same catalog as on
+"""A scan's reads in worker processes (phonovault.core.fixity.readpool): the same catalog as on
 threads, the same handling of bad files, and a scan that survives a killed worker."""
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from pathlib import Path
 import audiogen
 import pytest
 
-from phonovault.core import readpool
-from phonovault.core import scan as scan_module
 from phonovault.core.catalog import Catalog
+from phonovault.core.fixity import readpool
+from phonovault.core.fixity import scan as scan_module
+from phonovault.core.fixity.reading import FileReadError
+from phonovault.core.fixity.scan import ScanOptions, scan
+from phonovault.core.fixity.verify import verify
 from phonovault.core.jobs import CancelToken
-from phonovault.core.library import add_root
-from phonovault.core.reading import FileReadError
-from phonovault.core.scan import ScanOptions, scan
-from phonovault.core.verify import verify
+from phonovault.core.library.roots import add_root
 
 # What a read decides; ids and times differ between two catalogs by nature.
 _VOLATILE = {"id", "root_id", "first_seen", "last_read", "last_verified"}
@@ -142,7 +142,7 @@ def test_gui_command_does_not_import_qt() -> None:
 _UNGUARDED_SCRIPT = """
 import multiprocessing, sys
 from phonovault.core.catalog import Catalog
-from phonovault.core.scan import ScanOptions, scan
+from phonovault.core.fixity.scan import ScanOptions, scan
 with open(sys.argv[1], "a") as marker:
     marker.write("top level ran\\n")
 seen = []

@@ -16,14 +16,14 @@ import audiogen
 import pytest
 from decode_critical import critical_structures
 
-from phonovault.core import repair_io
-from phonovault.core.backups import add_target, verify_target
+from phonovault.core.backups import repair_io
+from phonovault.core.backups.repair import RefreshCopy, RestoreFile, apply, plan
+from phonovault.core.backups.targets import add_target, verify_target
 from phonovault.core.catalog import Catalog
-from phonovault.core.cli import main
-from phonovault.core.library import add_root
-from phonovault.core.repair import RefreshCopy, RestoreFile, apply, plan
-from phonovault.core.scan import scan
-from phonovault.core.verify import verify
+from phonovault.core.cli.main import main
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import verify
+from phonovault.core.library.roots import add_root
 
 
 @pytest.fixture

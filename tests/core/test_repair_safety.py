@@ -10,14 +10,14 @@ import shutil
 import audiogen
 import pytest
 
-from phonovault.core import repair as repair_module
-from phonovault.core import walk as walk_module
-from phonovault.core.backups import add_target, verify_target
+from phonovault.core.backups import repair as repair_module
+from phonovault.core.backups.repair import RestoreFile, apply, plan
+from phonovault.core.backups.targets import add_target, verify_target
 from phonovault.core.catalog import Catalog
-from phonovault.core.library import add_root
-from phonovault.core.repair import RestoreFile, apply, plan
-from phonovault.core.scan import scan
-from phonovault.core.verify import verify
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import verify
+from phonovault.core.library import walk as walk_module
+from phonovault.core.library.roots import add_root
 
 
 @pytest.fixture

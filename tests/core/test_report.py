@@ -17,22 +17,16 @@ import mutagen
 import pytest
 from audiogen import flip_audio_byte
 
-from phonovault.core.backups import add_target, verify_target
+from phonovault.core.backups.targets import add_target, verify_target
 from phonovault.core.catalog import Catalog
-from phonovault.core.cli import main
-from phonovault.core.library import add_root, locate
+from phonovault.core.cli.main import main
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import verify
+from phonovault.core.library.roots import add_root, locate
 from phonovault.core.plugin_api import load_plugins
-from phonovault.core.report import (
-    DAY,
-    ReportError,
-    build_report,
-    render_html,
-    render_json,
-    write_report,
-)
-from phonovault.core.rules import check, mute
-from phonovault.core.scan import scan
-from phonovault.core.verify import verify
+from phonovault.core.report.health import DAY, ReportError, build_report
+from phonovault.core.report.output import render_html, render_json, write_report
+from phonovault.core.rules.engine import check, mute
 
 # A "/" cannot be in a file name: the path is a folder "<script>alert(1)<" holding
 # "script>.flac", so the full path spells the attack.

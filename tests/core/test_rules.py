@@ -12,14 +12,14 @@ import mutagen
 import pytest
 
 from phonovault.core.catalog import MIGRATIONS, SCHEMA_VERSION, Catalog
-from phonovault.core.cli import main
+from phonovault.core.cli.main import main
 from phonovault.core.config import Settings
 from phonovault.core.errors import PhonovaultError
+from phonovault.core.fixity.scan import scan
 from phonovault.core.jobs import CancelToken
-from phonovault.core.library import add_root, locate
+from phonovault.core.library.roots import add_root, locate
 from phonovault.core.plugin_api import load_plugins
-from phonovault.core.rules import album_of, check, finding_details, list_rules, mute, unmute
-from phonovault.core.scan import scan
+from phonovault.core.rules.engine import album_of, check, finding_details, list_rules, mute, unmute
 
 
 def set_tags(path: Path, **tags: str) -> None:
@@ -243,7 +243,7 @@ def test_check_accepts_a_root_folder_itself(tmp_path, make_file) -> None:
     """`phonovault check ~/Music` where ~/Music is the registered root checks everything."""
     import io
 
-    from phonovault.core.cli import main
+    from phonovault.core.cli.main import main
 
     root = tmp_path / "Music"
     make_file("flac16", "A/x.flac", root=root)

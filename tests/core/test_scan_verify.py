@@ -12,10 +12,10 @@ import pytest
 from audiogen import flip_audio_byte
 
 from phonovault.core.catalog import Catalog
+from phonovault.core.fixity.scan import ScanOptions, scan
+from phonovault.core.fixity.verify import accept, verify
 from phonovault.core.jobs import CancelToken
-from phonovault.core.library import add_root
-from phonovault.core.scan import ScanOptions, scan
-from phonovault.core.verify import accept, verify
+from phonovault.core.library.roots import add_root
 
 
 @pytest.fixture
@@ -254,7 +254,7 @@ def test_verify_oldest_fraction_scrubs_least_recently_verified_first(
 
 def test_containment_agrees_with_inside_root(tmp_path: Path) -> None:
     """verify's per-folder cache of realpaths answers as resolving every path in full does."""
-    from phonovault.core.walk import Containment, inside_root
+    from phonovault.core.library.walk import Containment, inside_root
 
     root, outside = tmp_path / "Music", tmp_path / "elsewhere"
     (root / "A/B").mkdir(parents=True)

@@ -15,10 +15,10 @@ from damage import truncate_at
 
 from phonovault.core import cli
 from phonovault.core.catalog import Catalog
-from phonovault.core.library import add_root
-from phonovault.core.scan import scan
-from phonovault.core.scrub import Budget, BudgetError, parse_budget, scrub_due
-from phonovault.core.verify import verify
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import verify
+from phonovault.core.integrity.scrub import Budget, BudgetError, parse_budget, scrub_due
+from phonovault.core.library.roots import add_root
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 import mutagen
 from mutagen.flac import FLAC
 
-from phonovault.core.cli import main
+from phonovault.core.cli.main import main
 
 
 def cli(*args: str, catalog: Path) -> tuple[int, str]:

@@ -22,9 +22,9 @@ from mutagen.flac import FLAC, Picture
 from mutagen.id3 import APIC, ID3, RVA2, TCON, TRCK, TXXX, TYER, UFID
 from mutagen.mp4 import MP4, MP4Cover, MP4FreeForm
 
-from phonovault.core.art import parse_wm_picture, probe_image
 from phonovault.core.errors import FileProblem, TagReadError
-from phonovault.core.tags import AUDIO_EXTENSIONS, ArtInfo, TrackInfo, read_tags
+from phonovault.core.tags.art import parse_wm_picture, probe_image
+from phonovault.core.tags.reading import AUDIO_EXTENSIONS, ArtInfo, TrackInfo, read_tags
 
 KINDS = list(audiogen.KINDS)
 FAMILY = {"flac16": "vorbis", "flac24": "vorbis", "vorbis": "vorbis", "opus": "vorbis",

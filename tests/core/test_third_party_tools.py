@@ -29,9 +29,9 @@ import pytest
 from needs import unavailable
 
 from phonovault.core.catalog import Catalog
-from phonovault.core.library import add_root
-from phonovault.core.scan import scan
-from phonovault.core.verify import VerifyResult, verify
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import VerifyResult, verify
+from phonovault.core.library.roots import add_root
 
 NEW = "New Title"
 COVER = "1 picture (64x48, 1 KB)"  # how the change reads for the cover the fixture makes

@@ -31,8 +31,8 @@ from watchdog.events import (
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
-from phonovault.core import watch
-from phonovault.core.watch import LibraryWatcher, WatchStatus, concerns_music
+from phonovault.core.fixity import watch
+from phonovault.core.fixity.watch import LibraryWatcher, WatchStatus, concerns_music
 
 TIMEOUT = 10.0  # seconds to wait for something that should happen
 DEBOUNCE = 0.2
@@ -248,7 +248,7 @@ def test_the_probe_sees_no_limit_on_this_machine(tmp_path: Path) -> None:
 
 _LOW_LIMIT_SCRIPT = """
 import sys
-from phonovault.core.watch import LibraryWatcher
+from phonovault.core.fixity.watch import LibraryWatcher
 try:
     with open("/proc/sys/user/max_inotify_watches", "w") as f:
         f.write("10")

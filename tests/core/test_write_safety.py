@@ -26,15 +26,15 @@ import audiogen
 import pytest
 from needs import unavailable
 
-from phonovault.core import repair as repair_module
-from phonovault.core import repair_io
-from phonovault.core.backups import add_target, verify_target
+from phonovault.core.backups import repair as repair_module
+from phonovault.core.backups import repair_io
+from phonovault.core.backups.repair import RepairReport, apply, plan
+from phonovault.core.backups.targets import add_target, verify_target
 from phonovault.core.catalog import Catalog
-from phonovault.core.library import add_root
-from phonovault.core.reading import FileReadError
-from phonovault.core.repair import RepairReport, apply, plan
-from phonovault.core.scan import scan
-from phonovault.core.verify import verify
+from phonovault.core.fixity.reading import FileReadError
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import verify
+from phonovault.core.library.roots import add_root
 
 SMALL_CHUNK = 16 * 1024  # the test files are ~100 KB: several chunks, so faults land mid-copy
 

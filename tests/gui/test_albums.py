@@ -16,10 +16,10 @@ from PySide6.QtGui import QColor, QImage, QPixmap
 
 from phonovault.core.catalog import Catalog
 from phonovault.core.config import Settings
-from phonovault.core.library import add_root
-from phonovault.core.scan import scan
-from phonovault.core.tags import read_cover
-from phonovault.core.verify import verify
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import verify
+from phonovault.core.library.roots import add_root
+from phonovault.core.tags.reading import read_cover
 from phonovault.gui.context import AppContext
 from phonovault.gui.models import album_model
 from phonovault.gui.models.album_model import ROLE_DETAIL, ROLE_STATE, AlbumModel

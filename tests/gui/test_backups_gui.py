@@ -10,7 +10,7 @@ from pathlib import Path
 import audiogen
 import pytest
 
-from phonovault.core.verify import verify
+from phonovault.core.fixity.verify import verify
 from phonovault.gui.app import build
 from phonovault.gui.views.backups_view import BackupsPage, CoverageModel
 

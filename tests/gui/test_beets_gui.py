@@ -9,7 +9,7 @@ import pytest
 from beets.library import Item, Library
 from PySide6.QtWidgets import QFileDialog
 
-from phonovault.core.beets_bridge import DriftReport
+from phonovault.core.rules.beets import DriftReport
 from phonovault.gui.app import build
 from phonovault.gui.views.beets_dialog import BeetsDriftDialog
 

@@ -15,9 +15,9 @@ from PySide6.QtWidgets import QMessageBox
 
 from phonovault.core.catalog import Catalog
 from phonovault.core.config import Settings
-from phonovault.core.library import add_root
-from phonovault.core.scan import scan
-from phonovault.core.verify import verify
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import verify
+from phonovault.core.library.roots import add_root
 from phonovault.gui.context import AppContext
 from phonovault.gui.models.findings_model import FindingsModel
 from phonovault.gui.views.findings_view import FindingsPage

@@ -11,9 +11,9 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox
 
 from phonovault.core.catalog import Catalog, LibraryRow
-from phonovault.core.library import add_root
-from phonovault.core.scan import scan
-from phonovault.core.verify import verify
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import verify
+from phonovault.core.library.roots import add_root
 from phonovault.gui.app import build
 from phonovault.gui.models.library_model import (
     Column,

@@ -15,7 +15,7 @@ import shiboken6
 
 from phonovault.core.catalog import Catalog, Observation
 from phonovault.core.errors import PhonovaultError
-from phonovault.core.tags import TrackInfo
+from phonovault.core.tags.reading import TrackInfo
 from phonovault.gui.loader import BackgroundQuery, full_collections_deferred
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
-from phonovault.core.report import HealthReport
+from phonovault.core.report.health import HealthReport
 from phonovault.gui.app import build
 from phonovault.gui.report_export import JSON_FILTER
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication
 
-from phonovault.core.watch import WatchStatus
+from phonovault.core.fixity.watch import WatchStatus
 from phonovault.gui.watcher import WatchBridge
 
 

@@ -6,8 +6,8 @@ import threading
 from pathlib import Path
 
 from phonovault.core.catalog import Catalog
-from phonovault.core.library import add_root
-from phonovault.core.scan import scan
+from phonovault.core.fixity.scan import scan
+from phonovault.core.library.roots import add_root
 from phonovault.gui.app import build
 
 

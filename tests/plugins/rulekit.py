@@ -11,10 +11,10 @@ from mutagen.flac import FLAC, Picture
 
 from phonovault.core.catalog import Catalog
 from phonovault.core.config import Settings
-from phonovault.core.library import add_root
+from phonovault.core.fixity.scan import scan
+from phonovault.core.library.roots import add_root
 from phonovault.core.plugin_api import Plugins, load_plugins
-from phonovault.core.rules import CheckReport, check
-from phonovault.core.scan import scan
+from phonovault.core.rules.engine import CheckReport, check
 
 Hits = dict[str, set[str]]  # rule id -> names of the files it flagged
 ALBUM_RULES = {

@@ -14,7 +14,7 @@ from mutagen.id3 import ID3, TIT2, TPE1
 from rulekit import add_flac_cover, retag
 
 from phonovault.core.config import Settings
-from phonovault.core.rules import finding_details
+from phonovault.core.rules.engine import finding_details
 
 
 def id3v1_block(title: str, artist: str = "", album: str = "", track: int = 0) -> bytes:

@@ -20,7 +20,7 @@ from hostile import unblock_fifo, unreadable, within
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from phonovault.core.backups import (
+from phonovault.core.backups.targets import (
     MARKER_NAME,
     add_target,
     read_marker,
@@ -28,9 +28,9 @@ from phonovault.core.backups import (
     verify_target,
 )
 from phonovault.core.catalog import Catalog
-from phonovault.core.cli import main
-from phonovault.core.library import add_root
-from phonovault.core.scan import scan
+from phonovault.core.cli.main import main
+from phonovault.core.fixity.scan import scan
+from phonovault.core.library.roots import add_root
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
@@ -119,7 +119,8 @@ def test_a_marker_linked_to_dev_zero_is_not_read_forever(tmp_path: Path) -> None
     reading the whole marker would read /dev/zero into memory without end."""
     (tmp_path / MARKER_NAME).symlink_to("/dev/zero")
     probe = (
-        f"from phonovault.core.backups import read_marker; print(read_marker({str(tmp_path)!r}))"
+        "from phonovault.core.backups.targets import read_marker; "
+        f"print(read_marker({str(tmp_path)!r}))"
     )
 
     def limit() -> None:

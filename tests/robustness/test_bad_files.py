@@ -22,15 +22,15 @@ from badfiles import METHOD, BadFile
 from hostile import unreadable, within
 
 from phonovault.core.catalog import Catalog
-from phonovault.core.cli import main
+from phonovault.core.cli.main import main
 from phonovault.core.config import Settings
-from phonovault.core.fixity import hash_file
-from phonovault.core.library import add_root
+from phonovault.core.fixity.reading import FileReadError, observe
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import verify
+from phonovault.core.identity.digests import hash_file
+from phonovault.core.library.roots import add_root
 from phonovault.core.plugin_api import load_plugins
-from phonovault.core.reading import FileReadError, observe
-from phonovault.core.rules import check
-from phonovault.core.scan import scan
-from phonovault.core.verify import verify
+from phonovault.core.rules.engine import check
 
 PER_FILE = 10.0  # seconds: far beyond any real read; only a hang reaches it
 GOOD = {f"good-{k}{badfiles.SUFFIX[k]}": k for k in badfiles.KINDS}

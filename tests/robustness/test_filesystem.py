@@ -18,15 +18,15 @@ import pytest
 from badfiles import METHOD, SUFFIX
 from hostile import unblock_fifo, unreadable, within
 
-from phonovault.core import scan as scan_module
-from phonovault.core import verify as verify_module
 from phonovault.core.catalog import Catalog
-from phonovault.core.cli import main
-from phonovault.core.fixity import hash_file
-from phonovault.core.library import add_root
-from phonovault.core.reading import observe
-from phonovault.core.scan import scan
-from phonovault.core.verify import verify
+from phonovault.core.cli.main import main
+from phonovault.core.fixity import scan as scan_module
+from phonovault.core.fixity import verify as verify_module
+from phonovault.core.fixity.reading import observe
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import verify
+from phonovault.core.identity.digests import hash_file
+from phonovault.core.library.roots import add_root
 
 
 @pytest.fixture

@@ -23,13 +23,13 @@ from hostile import unblock_fifo, within
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from phonovault.core.cli import main
-from phonovault.core.manifest_verify import (
+from phonovault.core.backups.manifest_verify import (
     MAX_LINE,
     ManifestError,
     find_manifests,
     verify_manifest,
 )
+from phonovault.core.cli.main import main
 
 STATES = {"ok", "mismatch", "missing", "unreadable", "rejected"}
 FUZZ = settings(

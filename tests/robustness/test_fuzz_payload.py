@@ -24,10 +24,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from phonovault.core.errors import TagReadError
-from phonovault.core.fixity import Digests, hash_file
-from phonovault.core.payload import Malformed, locate
-from phonovault.core.reading import FileReadError, observe
-from phonovault.core.tags import TrackInfo, read_tags
+from phonovault.core.fixity.reading import FileReadError, observe
+from phonovault.core.identity.digests import Digests, hash_file
+from phonovault.core.identity.payload import Malformed, locate
+from phonovault.core.tags.reading import TrackInfo, read_tags
 
 FUZZ = settings(
     max_examples=400,

@@ -23,13 +23,13 @@ import pytest
 from hostile import FailingReader, unreadable
 from needs import unavailable
 
-from phonovault.core import scan as scan_module
-from phonovault.core import verify as verify_module
 from phonovault.core.catalog import Catalog
-from phonovault.core.library import add_root
-from phonovault.core.reading import observe
-from phonovault.core.scan import scan
-from phonovault.core.verify import verify
+from phonovault.core.fixity import scan as scan_module
+from phonovault.core.fixity import verify as verify_module
+from phonovault.core.fixity.reading import observe
+from phonovault.core.fixity.scan import scan
+from phonovault.core.fixity.verify import verify
+from phonovault.core.library.roots import add_root
 
 PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2
 
