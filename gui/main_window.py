@@ -103,7 +103,14 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        ctx = self.ctx
+        self._build_app_actions()
+        self._build_check_actions()
+        self._build_verify_actions()
+        self._build_menus()
+        self._build_toolbar()
+
+    def _build_app_actions(self) -> None:
+        """Add a folder, settings, quit: the File menu's own actions."""
         self.act_add = self._action(
             "add-folder",
             "Add Folder…",
@@ -111,30 +118,22 @@ class MainWindow(QMainWindow):
             self.choose_folder,
             "Add a music folder and scan it",
         )
+        self.act_settings = self._action(
+            "settings",
+            "Settings…",
+            QKeySequence.StandardKey.Preferences,
+            self.open_settings,
+            "Folders, hashing, workers",
+        )
+        self.act_quit = QAction("Quit", self)
+        self.act_quit.setShortcut(QKeySequence.StandardKey.Quit)
+        self.act_quit.triggered.connect(self.close)
+
+    def _build_check_actions(self) -> None:
+        """Scan, check tags, compare with beets, cancel: the Check menu's other actions."""
+        ctx = self.ctx
         self.act_scan = self._action(
             "scan", "Scan", "F5", lambda: ctx.scan(), "Index new and changed files (reads only)"
-        )
-        self.act_verify = self._action(
-            "verify",
-            "Verify All",
-            "Ctrl+Shift+V",
-            lambda: ctx.verify(),
-            "Re-read every file and check it",
-        )
-        self.act_verify_oldest = self._action(
-            "verify",
-            "Verify Oldest 10%",
-            "Ctrl+Shift+O",
-            lambda: ctx.verify(oldest=0.1),
-            "Re-read the least recently verified tenth of the library",
-        )
-        self.act_verify_decode = self._action(
-            "verify",
-            "Verify All with Decode Check",
-            None,
-            lambda: ctx.verify(decode=True),
-            "Re-read every file and decode it: finds damage that was there before the first "
-            "scan (slow; results are kept per file)",
         )
         self.act_check = self._action(
             "findings",
@@ -157,21 +156,39 @@ class MainWindow(QMainWindow):
             lambda: ctx.jobs.cancel(),
             "Cancel the running job (work done so far is kept)",
         )
-        self.act_settings = self._action(
-            "settings",
-            "Settings…",
-            QKeySequence.StandardKey.Preferences,
-            self.open_settings,
-            "Folders, hashing, workers",
+
+    def _build_verify_actions(self) -> None:
+        """Re-reading files: all, the least recently verified tenth, all with a decode."""
+        ctx = self.ctx
+        self.act_verify = self._action(
+            "verify",
+            "Verify All",
+            "Ctrl+Shift+V",
+            lambda: ctx.verify(),
+            "Re-read every file and check it",
         )
-        self.act_quit = QAction("Quit", self)
-        self.act_quit.setShortcut(QKeySequence.StandardKey.Quit)
-        self.act_quit.triggered.connect(self.close)
+        self.act_verify_oldest = self._action(
+            "verify",
+            "Verify Oldest 10%",
+            "Ctrl+Shift+O",
+            lambda: ctx.verify(oldest=0.1),
+            "Re-read the least recently verified tenth of the library",
+        )
+        self.act_verify_decode = self._action(
+            "verify",
+            "Verify All with Decode Check",
+            None,
+            lambda: ctx.verify(decode=True),
+            "Re-read every file and decode it: finds damage that was there before the first "
+            "scan (slow; results are kept per file)",
+        )
+
+    def _build_menus(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addActions([self.act_add, self.act_settings])
         file_menu.addSeparator()
-        self.report_export = ReportExporter(ctx, self)  # File > Export Health Report…
+        self.report_export = ReportExporter(self.ctx, self)  # File > Export Health Report…
         file_menu.addAction(self.report_export.action)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
@@ -182,6 +199,8 @@ class MainWindow(QMainWindow):
         check.addAction(self.act_beets)
         check.addSeparator()
         check.addAction(self.act_cancel)
+
+    def _build_toolbar(self) -> None:
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("main-toolbar")
         toolbar.setMovable(False)

@@ -202,6 +202,21 @@ class AlbumsPage(QWidget):
         self._tracks_query.finished.connect(self._tracks_loaded)
         self._tracks_query.failed.connect(self._load_failed)
 
+        top = self._build_filter()
+        self._build_grid()
+        below = self._build_track_list()
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.addWidget(self.grid)
+        self.splitter.addWidget(below)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.splitter)
+        self._show_album(None)
+
+    def _build_filter(self) -> QHBoxLayout:
+        """The filter field (applied after a pause in typing) and the album count."""
         self.filter = QLineEdit(self)
         self.filter.setPlaceholderText("Filter by album or artist")
         self.filter.setClearButtonEnabled(True)
@@ -209,7 +224,13 @@ class AlbumsPage(QWidget):
         self._filter_timer = QTimer(self, singleShot=True, interval=200)
         self._filter_timer.timeout.connect(self._apply_filter)
         self.filter.textChanged.connect(self._filter_timer.start)
+        top = QHBoxLayout()
+        top.addWidget(self.filter, 1)
+        top.addWidget(self.count)
+        return top
 
+    def _build_grid(self) -> None:
+        """The album tiles: one size for all, laid out in batches."""
         self.grid = QListView(self)
         self.grid.setViewMode(QListView.ViewMode.IconMode)
         self.grid.setUniformItemSizes(True)  # size hint of one tile serves them all
@@ -227,6 +248,8 @@ class AlbumsPage(QWidget):
         self.grid.setModel(self.model)
         self.grid.selectionModel().selectionChanged.connect(self._album_chosen)
 
+    def _build_track_list(self) -> QWidget:
+        """The chosen album's heading and tracks, under the grid."""
         self.heading = QLabel(self)
         self.heading.setTextFormat(Qt.TextFormat.PlainText)
         self.tracks = QTreeWidget(self)
@@ -236,24 +259,12 @@ class AlbumsPage(QWidget):
         self.tracks.setAlternatingRowColors(True)
         self.tracks.itemClicked.connect(self._track_clicked)
         self.tracks.itemActivated.connect(self._track_clicked)
-
-        top = QHBoxLayout()
-        top.addWidget(self.filter, 1)
-        top.addWidget(self.count)
         below = QWidget(self)
         below_layout = QVBoxLayout(below)
         below_layout.setContentsMargins(0, 0, 0, 0)
         below_layout.addWidget(self.heading)
         below_layout.addWidget(self.tracks)
-        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
-        self.splitter.addWidget(self.grid)
-        self.splitter.addWidget(below)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(self.splitter)
-        self._show_album(None)
+        return below
 
     # -- data ------------------------------------------------------------------------------
 

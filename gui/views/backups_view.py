@@ -164,6 +164,24 @@ class BackupsPage(QWidget):
         self.state: BackupsState | None = None
         self.repair_dialog: RepairDialog | None = None
 
+        targets_box = self._build_targets_box()
+        coverage_box = self._build_coverage_box()
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(targets_box)
+        splitter.addWidget(coverage_box)
+        splitter.setStretchFactor(1, 3)
+        QVBoxLayout(self).addWidget(splitter)
+
+        self._query = BackgroundQuery(ctx.catalog, self)
+        self._query.finished.connect(self._show)
+        self._query.failed.connect(lambda message: self.summary.setText(f"Cannot read: {message}"))
+        self._plan_query = BackgroundQuery(ctx.catalog, self)
+        self._plan_query.finished.connect(self._show_plan)
+        self._plan_query.failed.connect(self._plan_failed)
+        self._update_buttons()
+
+    def _build_targets_box(self) -> QGroupBox:
+        """The backup targets and the buttons that act on them."""
         self.targets = QTreeWidget(self)
         self.targets.setHeaderLabels(["Backup folder", "Library folder", "State", "Last verified"])
         self.targets.setRootIsDecorated(False)
@@ -194,7 +212,10 @@ class BackupsPage(QWidget):
         targets_layout = QVBoxLayout(targets_box)
         targets_layout.addWidget(self.targets)
         targets_layout.addLayout(buttons)
+        return targets_box
 
+    def _build_coverage_box(self) -> QGroupBox:
+        """How many good copies each album has, against how many are wanted."""
         self.wanted = QSpinBox(self)
         self.wanted.setRange(1, 9)
         self.wanted.setValue(DEFAULT_COPIES)
@@ -222,20 +243,7 @@ class BackupsPage(QWidget):
         top.addWidget(self.wanted)
         coverage_layout.addLayout(top)
         coverage_layout.addWidget(self.albums)
-
-        splitter = QSplitter(Qt.Orientation.Vertical, self)
-        splitter.addWidget(targets_box)
-        splitter.addWidget(coverage_box)
-        splitter.setStretchFactor(1, 3)
-        QVBoxLayout(self).addWidget(splitter)
-
-        self._query = BackgroundQuery(ctx.catalog, self)
-        self._query.finished.connect(self._show)
-        self._query.failed.connect(lambda message: self.summary.setText(f"Cannot read: {message}"))
-        self._plan_query = BackgroundQuery(ctx.catalog, self)
-        self._plan_query.finished.connect(self._show_plan)
-        self._plan_query.failed.connect(self._plan_failed)
-        self._update_buttons()
+        return coverage_box
 
     # -- reading ----------------------------------------------------------------------------
 

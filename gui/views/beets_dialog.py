@@ -87,6 +87,21 @@ class BeetsDriftDialog(QDialog):
         if where:
             layout.addWidget(self._hint(" · ".join(where)))
 
+        self.tabs = self._build_tabs(report)
+        layout.addWidget(self.tabs, 1)
+
+        layout.addWidget(
+            self._hint(
+                "Nothing was written: the beets library was read from a private copy and the "
+                "files were only read. “Tags differ” is what beet write / beet update would change."
+            )
+        )
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def _build_tabs(self, report: DriftReport) -> QTabWidget:
+        """One table per kind of drift, and one for the files that could not be compared."""
         self.gone_table = _table(
             ("Path", "Artist – Album – Title"),
             [(g.path, " – ".join(x or "?" for x in (g.artist, g.album, g.title)))
@@ -99,25 +114,15 @@ class BeetsDriftDialog(QDialog):
             [(d.path, d.field, _value(d.db_value), _value(d.file_value)) for d in report.differ],
             self,
         )
-        self.tabs = QTabWidget(self)
-        self.tabs.addTab(self.gone_table, f"Gone from disk ({len(report.gone):,})")
-        self.tabs.addTab(self.unknown_table, f"Not in beets ({len(report.unknown):,})")
-        self.tabs.addTab(self.differ_table, f"Tags differ ({len(report.differ):,})")
+        tabs = QTabWidget(self)
+        tabs.addTab(self.gone_table, f"Gone from disk ({len(report.gone):,})")
+        tabs.addTab(self.unknown_table, f"Not in beets ({len(report.unknown):,})")
+        tabs.addTab(self.differ_table, f"Tags differ ({len(report.differ):,})")
         self.errors_table: QTableWidget | None = None
         if report.errors:
             self.errors_table = _table(("Path", "Why not compared"), report.errors, self)
-            self.tabs.addTab(self.errors_table, f"Not compared ({len(report.errors):,})")
-        layout.addWidget(self.tabs, 1)
-
-        layout.addWidget(
-            self._hint(
-                "Nothing was written: the beets library was read from a private copy and the "
-                "files were only read. “Tags differ” is what beet write / beet update would change."
-            )
-        )
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+            tabs.addTab(self.errors_table, f"Not compared ({len(report.errors):,})")
+        return tabs
 
     def _hint(self, text: str) -> QLabel:
         label = QLabel(text, self)

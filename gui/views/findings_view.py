@@ -204,6 +204,24 @@ class FindingsPage(QWidget):
         self.show_info.setToolTip("Also list harmless changes: moved files, edited tags")
         self.show_info.toggled.connect(self.refresh)
 
+        self._build_tree()
+        panel = self._build_explanation()
+        buttons = self._build_buttons()
+
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.show_info)
+        bottom = QHBoxLayout()
+        bottom.addWidget(panel, 1)
+        bottom.addLayout(buttons)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.tree, 3)
+        layout.addLayout(bottom, 1)
+        self._update_actions()
+
+    def _build_tree(self) -> None:
+        """The findings, grouped; file names kept visible, dates in a fixed column."""
         self.tree = QTreeView(self)
         self.tree.setModel(self.model)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -222,6 +240,8 @@ class FindingsPage(QWidget):
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
         self.tree.doubleClicked.connect(lambda _index: self._show_file())
 
+    def _build_explanation(self) -> QFrame:
+        """The panel explaining the selected kind of finding and what to do about it."""
         self.explanation = QLabel(NOTHING_SELECTED, self)
         self.explanation.setWordWrap(True)
         self.explanation.setMinimumHeight(self.fontMetrics().height() * 6)
@@ -230,7 +250,10 @@ class FindingsPage(QWidget):
         panel_layout = QVBoxLayout(panel)
         panel_layout.addWidget(self.explanation)
         panel_layout.addStretch(1)
+        return panel
 
+    def _build_buttons(self) -> QVBoxLayout:
+        """The actions that fit the selection, in a column beside the explanation."""
         self.accept_button = self._button("verify", "Accept as new baseline", self._accept)
         self.accept_button.setToolTip("Take the files as they are now as their new reference")
         self.show_button = self._button("library", "Show file", self._show_file)
@@ -251,18 +274,7 @@ class FindingsPage(QWidget):
         ):
             buttons.addWidget(button)
         buttons.addStretch(1)
-
-        top = QHBoxLayout()
-        top.addWidget(self.summary, 1)
-        top.addWidget(self.show_info)
-        bottom = QHBoxLayout()
-        bottom.addWidget(panel, 1)
-        bottom.addLayout(buttons)
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(self.tree, 3)
-        layout.addLayout(bottom, 1)
-        self._update_actions()
+        return buttons
 
     def _button(self, icon_name: str, text: str, slot: Callable[[], None]) -> QPushButton:
         button = QPushButton(icon(icon_name), text, self)

@@ -48,10 +48,9 @@ from phonovault.core.catalog import Catalog, LibraryRow
 from phonovault.core.errors import NotInCatalogError
 from phonovault.gui.context import AppContext
 from phonovault.gui.loader import BackgroundQuery, full_collections_deferred
-from phonovault.gui.models.library_model import (
-    HEADERS,
-    Column,
-    LibraryModel,
+from phonovault.gui.models.library_columns import HEADERS, Column
+from phonovault.gui.models.library_model import LibraryModel
+from phonovault.gui.models.library_rows import (
     Prepared,
     Sorts,
     compact_rows,
@@ -71,7 +70,7 @@ _SHARES = {Column.TITLE: (0.4, 160), Column.ARTIST: (0.3, 110), Column.ALBUM: (0
 
 def read_rows(catalog: Catalog, sorts: Sorts, words: list[str]) -> Prepared:
     """Loader-thread body: the rows as plain tuples, sorted and filtered as the table shows
-    them (see :mod:`phonovault.gui.models.library_model` on why plain tuples)."""
+    them (see :mod:`phonovault.gui.models.library_rows` on why plain tuples)."""
     with full_collections_deferred():
         rows = compact_rows(catalog.library_rows())
     return prepare(rows, sorts, words)
@@ -99,6 +98,15 @@ class LibraryPage(QWidget):
     # -- construction -----------------------------------------------------------------------
 
     def _build(self) -> None:
+        top = self._build_filter()
+        self._build_table()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+
+    def _build_filter(self) -> QHBoxLayout:
+        """The filter field (applied after a pause in typing, or on Enter) and the count."""
         self.filter_edit = QLineEdit(self)
         self.filter_edit.setPlaceholderText("Filter by title, artist, album or path")
         self.filter_edit.setClearButtonEnabled(True)
@@ -108,7 +116,13 @@ class LibraryPage(QWidget):
         self.filter_edit.textChanged.connect(self._filter_timer.start)
         self.filter_edit.returnPressed.connect(self.apply_filter)
         QShortcut(QKeySequence.StandardKey.Find, self, self._focus_filter)
+        top = QHBoxLayout()
+        top.addWidget(self.filter_edit, 1)
+        top.addWidget(self.count_label)
+        return top
 
+    def _build_table(self) -> None:
+        """The table: fixed row height, movable columns, sorting inside the model."""
         self.view = view = QTableView(self)
         view.setModel(self.model)
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -142,14 +156,6 @@ class LibraryPage(QWidget):
         header.moveSection(header.visualIndex(Column.STATE), 0)  # state first: what matters here
         view.setSortingEnabled(True)  # header clicks call LibraryModel.sort (in-model)
         view.selectionModel().currentRowChanged.connect(self._current_changed)
-
-        top = QHBoxLayout()
-        top.addWidget(self.filter_edit, 1)
-        top.addWidget(self.count_label)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(top)
-        layout.addWidget(view, 1)
 
     def fit_columns(self) -> None:
         """Size the compact columns for their usual values and share the rest of the

@@ -15,9 +15,9 @@ from phonovault.core.fixity.scan import scan
 from phonovault.core.fixity.verify import verify
 from phonovault.core.library.roots import add_root
 from phonovault.gui.app import build
-from phonovault.gui.models.library_model import (
-    Column,
-    LibraryModel,
+from phonovault.gui.models.library_columns import Column
+from phonovault.gui.models.library_model import LibraryModel
+from phonovault.gui.models.library_rows import (
     compact_rows,
     free_in_chunks,
     haystacks,
