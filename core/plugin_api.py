@@ -359,9 +359,9 @@ def open_audio(path: str | os.PathLike[str]) -> IO[bytes]:
     Phonovault's own reader does: read-only, never blocking on a FIFO, and with every read
     capped at what the file still holds, so a header declaring gigabytes never becomes an
     allocation. Close it when done (it is a context manager)."""
-    from phonovault.core.tags.reading import _open  # the reader read_tags uses
+    from phonovault.core.tags.files import open_capped  # the reader read_tags uses
 
-    return _open(path)
+    return open_capped(path)
 
 
 def load_plugins(extra: Iterable[object] = (), *, discover: bool = True) -> Plugins:
