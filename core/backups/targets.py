@@ -340,20 +340,10 @@ class _Run:
 
         stop = lambda: self.cancel.cancelled or self.offline is not None  # noqa: E731
         for entry, result, exc in parallel_map(read_one, todo, workers, stop, meter.tick):
-            if isinstance(exc, HashCancelled) or self.offline is not None:
+            got = self._outcome(entry, result, exc)
+            if got is None:
                 continue
-            if isinstance(exc, FileReadError):
-                if exc.errno in UNPLUG_ERRNOS:
-                    self.offline = target_offline_reason(self.target)
-                    if self.offline is not None:
-                        continue
-                if exc.errno == errno.ENOENT:
-                    continue  # vanished since the walk: simply not there
-                result = _Seen(entry, None, None, None, exc.reason)
-            elif exc is not None:
-                raise exc
-            assert result is not None
-            seen[entry.relpath] = result
+            seen[entry.relpath] = got
             self.report.files_read += 1
             meter.file_done(entry.path)
         meter.finish()
@@ -361,6 +351,26 @@ class _Run:
         if self.offline is None:  # a last look: an unplug may have failed no read yet
             self.offline = target_offline_reason(self.target)
         return seen
+
+    def _outcome(
+        self, entry: Entry, result: _Seen | None, exc: BaseException | None
+    ) -> _Seen | None:
+        """What one read tells: the copy's hashes, or why it cannot be read; None when it
+        tells nothing (stopped, the target went offline, the copy vanished since the walk)."""
+        if isinstance(exc, HashCancelled) or self.offline is not None:
+            return None
+        if isinstance(exc, FileReadError):
+            if exc.errno in UNPLUG_ERRNOS:
+                self.offline = target_offline_reason(self.target)
+                if self.offline is not None:
+                    return None
+            if exc.errno == errno.ENOENT:
+                return None  # vanished since the walk: simply not there
+            return _Seen(entry, None, None, None, exc.reason)
+        if exc is not None:
+            raise exc
+        assert result is not None
+        return result
 
     def _judge(self, seen: dict[bytes, _Seen]) -> None:
         ever = self.catalog.hashes_ever(self.root.id)

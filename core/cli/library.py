@@ -1,10 +1,9 @@
-"""The library's commands: ``roots``, ``scan``, ``verify``, ``status``, ``findings``, ``show``
-and ``accept``."""
+"""The library's commands: ``roots``, ``scan`` and ``verify`` (what they found is reviewed
+with :mod:`phonovault.core.cli.review`)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 from typing import Any
@@ -22,18 +21,11 @@ from phonovault.core.cli.output import (
 )
 from phonovault.core.config import Settings, default_workers
 from phonovault.core.errors import PhonovaultError
-from phonovault.core.fixity.judge import tag_changes_of
 from phonovault.core.fixity.scan import ScanOptions, ScanReport, scan
-from phonovault.core.fixity.verify import VerifyReport, accept, verify
+from phonovault.core.fixity.verify import VerifyReport, verify
 from phonovault.core.integrity.scrub import parse_budget
 from phonovault.core.jobs import format_size
-from phonovault.core.library.roots import (
-    absolute_path,
-    add_root,
-    locate,
-    offline_reason,
-    root_folder,
-)
+from phonovault.core.library.roots import add_root, offline_reason, root_folder
 
 log = logging.getLogger("phonovault")
 
@@ -249,185 +241,8 @@ def _print_verify(r: VerifyReport, out: Out) -> None:
         )
 
 
-def cmd_status(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
-    counts = catalog.state_counts()
-    files, size, oldest = catalog.totals()
-    roots = catalog.roots()
-    offline = [r.path for r in roots if offline_reason(catalog, r)]
-    findings = catalog.findings(min_severity="warning")
-    if out.json:
-        out.dump(
-            {
-                "files": files,
-                "bytes": size,
-                "states": counts,
-                "roots": len(roots),
-                "offline_roots": offline,
-                "findings": len(findings),
-                "oldest_verification": oldest,
-            }
-        )
-    else:
-        out.line(
-            f"{files} files, {format_size(size)}, {len(roots)} root(s)"
-            + (f", {len(offline)} offline" if offline else "")
-        )
-        for state, n in sorted(counts.items()):
-            out.line(f"  {out.paint(state, state)}: {n}")
-        out.line(
-            f"oldest verification: {when(oldest)}; {len(findings)} finding(s) need "
-            "attention" + (" - see 'phonovault findings'" if findings else "")
-        )
-    return EXIT_FINDINGS if findings or offline else EXIT_OK
-
-
-def cmd_findings(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
-    wide = args.all or args.severity or args.rule
-    items = catalog.findings(min_severity="info" if wide else "warning")
-    if args.kind:
-        items = [f for f in items if f.kind == args.kind]
-    if args.rule:  # tag rules store their findings as kind "rule:<id>"
-        items = [f for f in items if f.kind == f"rule:{args.rule}"]
-    if args.severity:
-        items = [f for f in items if f.severity == args.severity]
-    if out.json:
-        out.dump(
-            {
-                "findings": [
-                    {
-                        "path": f.path,
-                        "kind": f.kind,
-                        "severity": f.severity,
-                        "message": f.message,
-                        "since": f.created,
-                    }
-                    for f in items
-                ]
-            }
-        )
-    else:
-        for f in items:
-            out.line(f"{out.paint(f.severity, f.severity)} {f.kind}: {f.path}\n    {f.message}")
-        out.line(f"{len(items)} finding(s)")
-    return EXIT_FINDINGS if any(f.severity != "info" for f in items) else EXIT_OK
-
-
-def cmd_show(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
-    root, rec = locate(catalog, args.path)
-    history = catalog.history(rec.id)
-    data = {
-        k: getattr(rec, k)
-        for k in rec.__dataclass_fields__
-        if k not in ("relpath", "raw_tags", "path_text")
-    }
-    data["path"] = absolute_path(root, rec)
-    data["raw_tags"] = json.loads(rec.raw_tags) if rec.raw_tags else {}
-    data["changes"] = tag_changes_of(catalog, rec.id)
-    from phonovault.core.integrity.decoding import (
-        last_decode,  # PyAV: only for the command that needs it
-    )
-
-    decoded = last_decode(catalog, rec.id)
-    if decoded is not None:
-        at, result = decoded
-        data["decode_check"] = {"at": at, "ok": result.ok, **json.loads(result.to_json())}
-        data["decode_check"]["problems"] = [
-            {"kind": p.kind, "message": p.message, "severity": p.severity} for p in result.problems
-        ]
-    if out.json:
-        data["history"] = [
-            h.__dict__
-            if hasattr(h, "__dict__")
-            else {k: getattr(h, k) for k in h.__dataclass_fields__}
-            for h in history
-        ]
-        out.dump(data)
-        return EXIT_OK
-    out.line(data["path"])
-    for key in (
-        "state",
-        "state_detail",
-        "format",
-        "codec",
-        "duration",
-        "sample_rate",
-        "bit_depth",
-        "channels",
-        "bitrate",
-        "size",
-        "title",
-        "artist",
-        "album",
-        "albumartist",
-        "track",
-        "tracktotal",
-        "disc",
-        "disctotal",
-        "date",
-        "genre",
-        "mb_trackid",
-        "mb_albumid",
-        "tag_formats",
-        "tag_error",
-        "art_count",
-        "art_width",
-        "art_height",
-        "file_hash",
-        "audio_hash",
-        "hash_algo",
-        "audio_method",
-        "audio_fallback",
-        "sha256",
-    ):
-        value = data.get(key)
-        if value not in (None, ""):
-            out.line(f"  {key:13} {out.paint(str(value), str(value)) if key == 'state' else value}")
-    out.line(f"  {'first seen':13} {when(rec.first_seen)}")
-    out.line(f"  {'last verified':13} {when(rec.last_verified)}")
-    if decoded is None:
-        out.line(f"  {'decode check':13} never (verify --decode)")
-    else:
-        at, result = decoded
-        said = "; ".join(p.message for p in result.problems) or "plays cleanly"
-        out.line(f"  {'decode check':13} {when(at)}: {said}")
-    out.line("  history:")
-    for h in history:
-        out.line(
-            f"    {when(h.at)}  {out.paint(h.state, h.state)}"
-            + (f"  {h.detail}" if h.detail else "")
-        )
-    return EXIT_OK
-
-
-def cmd_accept(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
-    done, errors = [], []
-    for path in args.paths:
-        try:
-            before = accept(catalog, path)
-            done.append({"path": os.path.abspath(path), "was": before})
-        except PhonovaultError as exc:
-            errors.append({"path": path, "error": str(exc)})
-    if out.json:
-        out.dump({"accepted": done, "errors": errors})
-    else:
-        for d in done:
-            out.line(f"accepted {d['path']} as the new baseline (was {d['was']})")
-        for e in errors:
-            out.line(out.paint("error", "error") + f": {e['error']}")
-    return EXIT_ERROR if errors else EXIT_OK
-
-
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("roots", parents=[common], help="add, list or remove library roots")
-    p.add_argument("action", choices=("add", "list", "remove"), nargs="?", default="list")
-    p.add_argument("path", nargs="?")
-    p.add_argument(
-        "--forget",
-        action="store_true",
-        help="with remove: confirm forgetting the root's catalog history",
-    )
-    p.set_defaults(func=cmd_roots, check_args=check_roots_args)
-
+    _add_roots_parser(sub, common)
     for name, func, text in (
         ("scan", cmd_scan, "index new and changed files (read-only)"),
         ("verify", cmd_verify, "re-read every file and classify it"),
@@ -447,42 +262,43 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
                 help="also store SHA-256 of every file (for sha256sum/BagIt)",
             )
         else:
-            p.add_argument(
-                "--oldest",
-                type=float,
-                metavar="PCT",
-                help="verify only the least recently verified PCT %% of the files",
-            )
-            p.add_argument(
-                "--budget",
-                metavar="SIZE|TIME",
-                help="read at most this much, least recently verified first: 50GB, 500MiB, "
-                "30min, 2h (a scrub; with --oldest, whichever ends first)",
-            )
-            p.add_argument(
-                "--decode",
-                action="store_true",
-                help="also decode every file read and check it plays cleanly (FLAC MD5, "
-                "truncation, decoder errors); verdicts are cached per audio",
-            )
-            p.add_argument(
-                "--restart",
-                action="store_true",
-                help="start afresh instead of resuming an interrupted verify",
-            )
+            _add_verify_options(p)
         p.set_defaults(func=func)
 
-    p = sub.add_parser("status", parents=[common], help="counts by state (exit 1: findings)")
-    p.set_defaults(func=cmd_status)
-    p = sub.add_parser("findings", parents=[common], help="what needs attention, newest first")
-    p.add_argument("--all", action="store_true", help="include informational findings")
-    p.add_argument("--kind", help="only this kind (corrupt, missing, rule:missing-tags, ...)")
-    p.add_argument("--rule", metavar="ID", help="only findings of this tag rule (see 'rules list')")
-    p.add_argument("--severity", choices=("error", "warning", "info"), help="only this severity")
-    p.set_defaults(func=cmd_findings)
-    p = sub.add_parser("show", parents=[common], help="everything known about one file")
-    p.add_argument("path")
-    p.set_defaults(func=cmd_show)
-    p = sub.add_parser("accept", parents=[common], help="take changed files as their new baseline")
-    p.add_argument("paths", nargs="+", metavar="PATH")
-    p.set_defaults(func=cmd_accept)
+
+def _add_roots_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("roots", parents=[common], help="add, list or remove library roots")
+    p.add_argument("action", choices=("add", "list", "remove"), nargs="?", default="list")
+    p.add_argument("path", nargs="?")
+    p.add_argument(
+        "--forget",
+        action="store_true",
+        help="with remove: confirm forgetting the root's catalog history",
+    )
+    p.set_defaults(func=cmd_roots, check_args=check_roots_args)
+
+
+def _add_verify_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--oldest",
+        type=float,
+        metavar="PCT",
+        help="verify only the least recently verified PCT %% of the files",
+    )
+    p.add_argument(
+        "--budget",
+        metavar="SIZE|TIME",
+        help="read at most this much, least recently verified first: 50GB, 500MiB, "
+        "30min, 2h (a scrub; with --oldest, whichever ends first)",
+    )
+    p.add_argument(
+        "--decode",
+        action="store_true",
+        help="also decode every file read and check it plays cleanly (FLAC MD5, "
+        "truncation, decoder errors); verdicts are cached per audio",
+    )
+    p.add_argument(
+        "--restart",
+        action="store_true",
+        help="start afresh instead of resuming an interrupted verify",
+    )

@@ -19,14 +19,24 @@ from typing import TextIO
 
 from phonovault.core import __version__
 from phonovault.core.catalog import Catalog
-from phonovault.core.cli import backups, beets, catalog, check, library, manifests, repair, report
+from phonovault.core.cli import (
+    backups,
+    beets,
+    catalog,
+    check,
+    library,
+    manifests,
+    repair,
+    report,
+    review,
+)
 from phonovault.core.cli.output import EXIT_ERROR, EXIT_OK, Out, printable
 from phonovault.core.config import default_catalog_path
 from phonovault.core.errors import PhonovaultError
 
 log = logging.getLogger("phonovault")
 # Each command group registers its own subcommands, in the order --help lists them.
-COMMAND_GROUPS = (library, check, beets, manifests, backups, repair, report, catalog)
+COMMAND_GROUPS = (library, review, check, beets, manifests, backups, repair, report, catalog)
 
 
 def build_parser() -> argparse.ArgumentParser:

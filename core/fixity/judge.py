@@ -157,16 +157,51 @@ def record_read(
     verdict = judge(base, obs, ev, path, lambda: catalog.file(base.id))
     state = verdict.state
     if state not in ("ok", "tags-changed"):
-        message = (verdict.detail or MESSAGES[state]) + _twin_note(catalog, root, base, obs)
-        # The baseline stays until the user accepts or repairs; only the seen stat moves.
-        catalog.update_file(
-            base.id, state=state, state_detail=message, last_read=now, last_verified=now,
-            present=1, seen_size=obs.size, seen_mtime_ns=obs.mtime_ns, seen_inode=obs.inode,
-            seen_ctime_ns=obs.ctime_ns,
-        )  # fmt: skip
-        _set_only_finding(catalog, base.id, state, message, now, verdict.changes)
-        _add_read(catalog, base.id, state, now, obs, message)
-        return Verdict(state, message, verdict.changes)
+        return _record_bad(catalog, root, base, obs, now, verdict)
+    obs = _record_same_audio(catalog, base, obs, path, state, moved_from)
+    final = "moved" if moved_from else state
+    detail: str | None = None
+    if state == "tags-changed":
+        detail = f"{verdict.detail}; previous file hash {base.file_hash}"
+    if moved_from:
+        detail = f"from {moved_from}"
+    catalog.update_file(
+        base.id, state=final, state_detail=detail, last_read=now, last_verified=now, present=1
+    )
+    if final != "ok":
+        _set_only_finding(catalog, base.id, final, f"{MESSAGES[final]} ({detail})", now,
+                          verdict.changes)  # fmt: skip
+    elif base.state != "ok":  # an ok file has no fixity finding: nothing to clear (hot path)
+        catalog.clear_findings(base.id, FIXITY_KINDS)
+    _add_read(catalog, base.id, final, now, obs, detail)
+    return Verdict(final, verdict.detail if final == "tags-changed" else detail, verdict.changes)
+
+
+def _record_bad(
+    catalog: Catalog, root: Root, base: KnownFile, obs: Observation, now: float, verdict: Verdict
+) -> Verdict:
+    """Store a verdict that needs the user (corrupt, audio changed), naming a file whose
+    bytes the new ones are."""
+    state = verdict.state
+    message = (verdict.detail or MESSAGES[state]) + _twin_note(catalog, root, base, obs)
+    # The baseline stays until the user accepts or repairs; only the seen stat moves.
+    catalog.update_file(
+        base.id, state=state, state_detail=message, last_read=now, last_verified=now,
+        present=1, seen_size=obs.size, seen_mtime_ns=obs.mtime_ns, seen_inode=obs.inode,
+        seen_ctime_ns=obs.ctime_ns,
+    )  # fmt: skip
+    _set_only_finding(catalog, base.id, state, message, now, verdict.changes)
+    _add_read(catalog, base.id, state, now, obs, message)
+    return Verdict(state, message, verdict.changes)
+
+
+def _record_same_audio(
+    catalog: Catalog, base: KnownFile, obs: Observation, path: str, state: str,
+    moved_from: str | None,
+) -> Observation:  # fmt: skip
+    """Store what a read of the baseline's audio adds: a new baseline (a tag edit, a first
+    hash, a move, or tags read anyway), else a new stat or more known about the same bytes.
+    Returns the read, with its tags when they were read for the new baseline."""
     d = obs.digests
     assert d is not None
     # An upgraded baseline, or a SHA-256 to fill in: same bytes, more known about them.
@@ -190,22 +225,7 @@ def record_read(
             seen_size=obs.size, seen_mtime_ns=obs.mtime_ns, seen_inode=obs.inode,
             ctime_ns=obs.ctime_ns, seen_ctime_ns=obs.ctime_ns, **known,
         )  # fmt: skip
-    final = "moved" if moved_from else state
-    detail: str | None = None
-    if state == "tags-changed":
-        detail = f"{verdict.detail}; previous file hash {base.file_hash}"
-    if moved_from:
-        detail = f"from {moved_from}"
-    catalog.update_file(
-        base.id, state=final, state_detail=detail, last_read=now, last_verified=now, present=1
-    )
-    if final != "ok":
-        _set_only_finding(catalog, base.id, final, f"{MESSAGES[final]} ({detail})", now,
-                          verdict.changes)  # fmt: skip
-    elif base.state != "ok":  # an ok file has no fixity finding: nothing to clear (hot path)
-        catalog.clear_findings(base.id, FIXITY_KINDS)
-    _add_read(catalog, base.id, final, now, obs, detail)
-    return Verdict(final, verdict.detail if final == "tags-changed" else detail, verdict.changes)
+    return obs
 
 
 def _identity_columns(d: Digests) -> dict[str, object]:

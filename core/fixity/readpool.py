@@ -140,70 +140,98 @@ def process_map(
     started and the workers stop at their next read. ``fallback(rest)`` reads what a broken
     pool left unread (on threads); its outcomes are yielded in turn.
     """
-    ctx = spawn_context()
-    cancel = ctx.Event()
-    counters = ctx.RawArray("q", workers)
-    next_slot = ctx.Value("i", 0)
-    chunks = chunked(entries, CHUNK_FILES, CHUNK_BYTES)
-    pending: dict[Future[list[Observation | BaseException]], list[Entry]] = {}
-    counted = 0
-
-    def pump() -> None:
-        nonlocal counted
-        total = sum(counters)
-        if total > counted:
-            on_bytes(total - counted)
-            counted = total
-
-    init_args = (cancel, counters, next_slot, algorithm, with_sha256)
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                               initargs=init_args)  # fmt: skip
-    broken = False
-    leftover: list[Entry] = []  # unread when the pool broke: read on threads below
-
-    def fill() -> None:
-        nonlocal broken
-        while len(pending) < 2 * workers and not should_stop():
-            chunk = next(chunks, None)
-            if chunk is None:
-                return
-            try:
-                fut = pool.submit(_read_chunk, [(e.path, e.relpath, e.size) for e in chunk])
-            except BrokenProcessPool:
-                broken = True
-                leftover.extend(chunk)
-                return
-            pending[fut] = chunk
-
+    run = _Processes(entries, workers, algorithm, with_sha256, should_stop, on_bytes)
     try:
+        yield from run.outcomes(on_tick)
+    finally:
+        run.close()
+    if run.broken:
+        yield from fallback(run.unread())
+
+
+class _Processes:
+    """One :func:`process_map` call: the worker pool, the chunks in flight, the bytes counted
+    so far, and what is left unread when the pool breaks."""
+
+    def __init__(
+        self, entries: list[Entry], workers: int, algorithm: str, with_sha256: bool,
+        should_stop: Callable[[], bool], on_bytes: Callable[[int], None],
+    ) -> None:  # fmt: skip
+        ctx = spawn_context()
+        self.cancel = ctx.Event()
+        self.counters = ctx.RawArray("q", workers)
+        next_slot = ctx.Value("i", 0)
+        self.chunks = chunked(entries, CHUNK_FILES, CHUNK_BYTES)
+        self.pending: dict[Future[list[Observation | BaseException]], list[Entry]] = {}
+        self.counted = 0
+        self.workers = workers
+        self.should_stop = should_stop
+        self.on_bytes = on_bytes
+        init_args = (self.cancel, self.counters, next_slot, algorithm, with_sha256)
+        self.pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                        initargs=init_args)  # fmt: skip
+        self.broken = False
+        self.leftover: list[Entry] = []  # unread when the pool broke: read on threads
+
+    def outcomes(self, on_tick: Callable[[], None]) -> Iterator[Outcome]:
+        """The outcomes of every chunk, as each comes back, until all are read, the pool
+        breaks, or ``should_stop()`` (the workers are then told to stop at their next read)."""
         with without_main():
-            fill()  # the first submits start every worker; later ones start none
-        while pending and not broken:
+            self._fill()  # the first submits start every worker; later ones start none
+        pending = self.pending
+        while pending and not self.broken:
             done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-            if should_stop():
-                cancel.set()
-            pump()
+            if self.should_stop():
+                self.cancel.set()
+            self._pump()
             on_tick()
             for fut in done:
                 chunk = pending.pop(fut)
                 try:
                     results = fut.result()
                 except BrokenProcessPool:
-                    broken = True
-                    leftover.extend(chunk)
+                    self._broke(chunk)
                     break
                 for entry, result in zip(chunk, results, strict=True):
                     if isinstance(result, Observation):
                         yield entry, result, None
                     else:
                         yield entry, None, result
-            if not broken:
-                fill()
-    finally:
-        cancel.set()
-        pool.shutdown(wait=True, cancel_futures=True)
-    if broken:
-        # Chunks still pending were not yielded (a finished one is simply read again).
-        leftover += [e for chunk in pending.values() for e in chunk]
-        leftover += [e for chunk in chunks for e in chunk]
-        yield from fallback(leftover)
+            if not self.broken:
+                self._fill()
+
+    def close(self) -> None:
+        self.cancel.set()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def unread(self) -> list[Entry]:
+        """What a broken pool left unread. Chunks still pending were not yielded (a finished
+        one is simply read again)."""
+        leftover = self.leftover
+        leftover += [e for chunk in self.pending.values() for e in chunk]
+        leftover += [e for chunk in self.chunks for e in chunk]
+        return leftover
+
+    def _pump(self) -> None:
+        """Tell ``on_bytes`` what the workers read since the last call."""
+        total = sum(self.counters)
+        if total > self.counted:
+            self.on_bytes(total - self.counted)
+            self.counted = total
+
+    def _fill(self) -> None:
+        """Submit chunks until two per worker are in flight (no more once ``should_stop()``)."""
+        while len(self.pending) < 2 * self.workers and not self.should_stop():
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                return
+            try:
+                fut = self.pool.submit(_read_chunk, [(e.path, e.relpath, e.size) for e in chunk])
+            except BrokenProcessPool:
+                self._broke(chunk)
+                return
+            self.pending[fut] = chunk
+
+    def _broke(self, chunk: list[Entry]) -> None:
+        self.broken = True
+        self.leftover.extend(chunk)

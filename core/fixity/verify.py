@@ -13,7 +13,7 @@ import math
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -98,18 +98,51 @@ def verify(
     started = time.monotonic()
     report = VerifyReport()
     cancel = cancel or CancelToken()
-    deadline = started + budget.seconds if budget and budget.seconds else None
     roots = [r for r in catalog.roots() if root_ids is None or r.id in root_ids]
+    job_id, resumed_since = _job(catalog, roots, oldest, budget, resume)
+    report.resumed = resumed_since is not None
+    todo, evidence = _todo(catalog, roots, report)
+    todo = _select(todo, resumed_since, oldest, budget)
+    size = sum(f.size for _, f in todo)
+    # With decode, every byte is read once and decoded once: the bar counts both.
+    meter = ProgressMeter("verify", progress, total=len(todo), bytes_total=size * (1 + decode))
+    deadline = started + budget.seconds if budget and budget.seconds else None
+    run = _Run(catalog, report, cancel, evidence, deadline)
+    decoded = report.decode = _decode_report() if decode else None
+    if decoded is not None and todo:
+        run.read_decoding(todo, workers, meter, decode_workers, decoded)
+    else:
+        run.read(todo, workers, meter)
+    if not cancel.cancelled:
+        run.follow_gone()
+    meter.finish()
+    report.cancelled = cancel.cancelled
+    report.bytes_read = meter.bytes_done - (report.decode.bytes if report.decode else 0)
+    if not report.cancelled:
+        catalog.finish_job(job_id, "done", time.time())
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _job(
+    catalog: Catalog, roots: list[Root], oldest: float | None, budget: Budget | None, resume: bool
+) -> tuple[int, float | None]:
+    """The run's job row: the interrupted run of the same scrub when resuming one (and when
+    it started: what it verified since then is done), else a new one."""
     params: dict[str, object] = {"roots": sorted(r.id for r in roots), "oldest": oldest}
     if budget is not None:
         params["budget"] = [budget.bytes, budget.seconds]
     unfinished = catalog.unfinished_job("verify", params) if resume else None
     if unfinished:
-        job_id, since = unfinished
-        report.resumed = True
-    else:
-        since = time.time()
-        job_id = catalog.start_job("verify", params, since)
+        return unfinished
+    return catalog.start_job("verify", params, time.time()), None
+
+
+def _todo(
+    catalog: Catalog, roots: list[Root], report: VerifyReport
+) -> tuple[list[tuple[Root, KnownFile]], dict[int, Evidence]]:
+    """Every file of the roots that are online, and per root what a stat proves there; the
+    files of an offline root are reported offline, unread."""
     todo: list[tuple[Root, KnownFile]] = []
     evidence: dict[int, Evidence] = {}
     for root in roots:
@@ -127,51 +160,7 @@ def verify(
         todo.extend((root, f) for f in files)
         seen = ((f.relpath, last_seen(f)) for f in files if f.present)
         evidence[root.id] = for_root(root.path, sample_pairs(root.path, seen))
-    todo = _select(todo, since if unfinished else None, oldest, budget)
-    size = sum(f.size for _, f in todo)
-    # With decode, every byte is read once and decoded once: the bar counts both.
-    meter = ProgressMeter("verify", progress, total=len(todo), bytes_total=size * (1 + decode))
-
-    def out_of_time() -> bool:
-        if deadline is not None and time.monotonic() >= deadline:
-            report.out_of_time = True
-        return cancel.cancelled or report.out_of_time
-
-    run = _Run(catalog, report, out_of_time, cancel, evidence)
-    decoded = report.decode = _decode_report() if decode else None
-    if decoded is not None and todo:
-        from phonovault.core.integrity.checks import DecodePool
-        from phonovault.core.integrity.decoding import decode_files
-
-        # Slices keep reading and decoding in step: a cancel or a spent budget leaves
-        # every file read so far decoded too. One pool of decoder processes serves them all.
-        with DecodePool(decode_workers) as pool:
-            for start in range(0, len(todo), _DECODE_SLICE):
-                if out_of_time():
-                    break
-                first = len(report.results)
-                run.read(todo[start : start + _DECODE_SLICE], workers, meter)
-                ids = [r.file_id for r in report.results[first:]
-                       if r.state in _DECODABLE and r.file_id is not None]  # fmt: skip
-                part = decode_files(
-                    catalog,
-                    catalog.decode_targets(ids),
-                    pool=pool,
-                    meter=meter,
-                    should_stop=out_of_time,
-                )
-                _add_decode(decoded, part)
-    else:
-        run.read(todo, workers, meter)
-    if not cancel.cancelled:
-        run.follow_gone()
-    meter.finish()
-    report.cancelled = cancel.cancelled
-    report.bytes_read = meter.bytes_done - (report.decode.bytes if report.decode else 0)
-    if not report.cancelled:
-        catalog.finish_job(job_id, "done", time.time())
-    report.seconds = time.monotonic() - started
-    return report
+    return todo, evidence
 
 
 _DECODE_SLICE = 64
@@ -240,19 +229,25 @@ _OUTSIDE = "symbolic link leads outside the root; not followed"
 
 
 class _Run:
-    """The state of one verify run: roots found offline, files found gone."""
+    """The state of one verify run: its time budget, roots found offline, files found gone."""
 
     def __init__(
-        self, catalog: Catalog, report: VerifyReport, stop: Callable[[], bool],
-        cancel: CancelToken, evidence: dict[int, Evidence],
+        self, catalog: Catalog, report: VerifyReport, cancel: CancelToken,
+        evidence: dict[int, Evidence], deadline: float | None,
     ) -> None:  # fmt: skip
         self.catalog = catalog
         self.evidence = evidence  # per root: what a stat proves there (evidence.py)
         self.report = report
-        self.stop = stop  # cancelled, or a time budget ran out: read nothing more
         self.cancel = cancel  # cancelled: not even the search for moved files
+        self.deadline = deadline  # time.monotonic() at which a time budget runs out
         self.offline: dict[int, str] = {}
         self.gone: dict[int, tuple[Root, list[KnownFile]]] = {}
+
+    def stop(self) -> bool:
+        """Cancelled, or the time budget ran out (the report says so): read nothing more."""
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.report.out_of_time = True
+        return self.cancel.cancelled or self.report.out_of_time
 
     def _root_offline(self, root: Root) -> bool:
         """Asked when reads fail the way an unplugged drive makes them fail."""
@@ -310,6 +305,31 @@ class _Run:
                                                        None, k.id, verdict.changes))  # fmt: skip
                 meter.file_done(path)
                 batch.tick()
+
+    def read_decoding(
+        self, todo: list[tuple[Root, KnownFile]], workers: int, meter: ProgressMeter,
+        decode_workers: int | None, decoded: DecodeReport,
+    ) -> None:  # fmt: skip
+        """Read ``todo`` and decode-check what was read, adding to ``decoded``. Slices keep
+        reading and decoding in step: a cancel or a spent budget leaves every file read so
+        far decoded too. One pool of decoder processes serves them all."""
+        from phonovault.core.integrity.checks import DecodePool
+        from phonovault.core.integrity.decoding import decode_files
+
+        results = self.report.results
+        with DecodePool(decode_workers) as pool:
+            for start in range(0, len(todo), _DECODE_SLICE):
+                if self.stop():
+                    break
+                first = len(results)
+                self.read(todo[start : start + _DECODE_SLICE], workers, meter)
+                ids = [r.file_id for r in results[first:]
+                       if r.state in _DECODABLE and r.file_id is not None]  # fmt: skip
+                targets = self.catalog.decode_targets(ids)
+                part = decode_files(
+                    self.catalog, targets, pool=pool, meter=meter, should_stop=self.stop
+                )
+                _add_decode(decoded, part)
 
     def _failed(self, root: Root, k: KnownFile, path: str, exc: FileReadError) -> None:
         if exc.errno in UNPLUG_ERRNOS and self._root_offline(root):

@@ -20,6 +20,7 @@ import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import blake3
@@ -148,53 +149,73 @@ def hash_file(
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
     file_hasher = new_hasher(algorithm)
-
-    def make_hasher() -> Hasher:
-        return new_hasher(algorithm)
-
-    sha = hashlib.sha256() if with_sha256 and algorithm != "sha256" else None
+    sha = _sha256_hasher(algorithm, with_sha256)
     f = opener(path, "rb")
     try:
         size = f.seek(0, os.SEEK_END)
-        if (
-            expect is not None
-            and expect.audio_method != "file"
-            and expect.audio_version == IDENTITY_VERSION
-        ):
+        if expect is not None and _one_hash_will_do(expect):
             f.seek(0)
             read = _stream(f, size, chunk_size, file_hasher, sha, None, on_bytes, should_stop)
             file_hash = file_hasher.hexdigest()
             if file_hash == expect.file_hash:
-                same = (sha.hexdigest() if sha is not None else file_hash) if with_sha256 else None
+                sha256 = _sha256_of(sha, file_hash, with_sha256)
                 return Digests(read, file_hash, expect.audio_hash, algorithm,
-                               expect.audio_method, None, same,
+                               expect.audio_method, None, sha256,
                                setup_hash=expect.setup_hash)  # fmt: skip
             file_hasher = new_hasher(algorithm)  # changed: both hashes, from the start
-            sha = hashlib.sha256() if with_sha256 and algorithm != "sha256" else None
+            sha = _sha256_hasher(algorithm, with_sha256)
             on_bytes = None
-        try:
-            filt: PayloadFilter | None = payload_filter(locate(f, size), make_hasher)
-            reason = None
-        except Malformed as exc:
-            filt, reason = None, exc.reason
+        filt, reason = _payload(f, size, algorithm)
         f.seek(0)
         read = _stream(f, size, chunk_size, file_hasher, sha, filt, on_bytes, should_stop)
     finally:
         f.close()
+    return _digests(read, file_hasher, sha, with_sha256, algorithm, filt, reason)
+
+
+def _one_hash_will_do(expect: Expected) -> bool:
+    """Whether an unchanged file can take the baseline's audio identity: not when the
+    baseline fell back to the file hash or is of an older identity version."""
+    return expect.audio_method != "file" and expect.audio_version == IDENTITY_VERSION
+
+
+def _sha256_hasher(algorithm: str, with_sha256: bool) -> Hasher | None:
+    """A SHA-256 hasher of its own, when SHA-256 is asked for and the file hash is not one."""
+    return hashlib.sha256() if with_sha256 and algorithm != "sha256" else None
+
+
+def _sha256_of(sha: Hasher | None, file_hash: str, with_sha256: bool) -> str | None:
+    if not with_sha256:
+        return None
+    return sha.hexdigest() if sha is not None else file_hash
+
+
+def _payload(f: BinaryReader, size: int, algorithm: str) -> tuple[PayloadFilter | None, str | None]:
+    """The filter that hands the payload's slices to the audio hashers, from a few small
+    seek-and-reads; or None and why, when the structure does not parse."""
+    try:
+        return payload_filter(locate(f, size), partial(new_hasher, algorithm)), None
+    except Malformed as exc:
+        return None, exc.reason
+
+
+def _digests(
+    read: int, file_hasher: Hasher, sha: Hasher | None, with_sha256: bool, algorithm: str,
+    filt: PayloadFilter | None, reason: str | None,
+) -> Digests:  # fmt: skip
+    """The digests of a full pass: the audio identity from the payload's parts, or the file
+    hash when the structure did not parse or the payload ended wrong (``reason`` says why)."""
     if filt is not None:
         reason = filt.finish()
     file_hash = file_hasher.hexdigest()
-    if with_sha256:
-        sha256: str | None = sha.hexdigest() if sha is not None else file_hash
-    else:
-        sha256 = None
+    sha256 = _sha256_of(sha, file_hash, with_sha256)
     if filt is None or reason is not None:
         return Digests(read, file_hash, file_hash, algorithm, "file", reason, sha256)
     parts = filt.parts()
     return Digests(
         size=read,
         file_hash=file_hash,
-        audio_hash=combine(parts, make_hasher),
+        audio_hash=combine(parts, partial(new_hasher, algorithm)),
         algorithm=algorithm,
         audio_method=filt.method,
         fallback_reason=None,

@@ -71,73 +71,108 @@ def decode_files(
     def stop() -> bool:
         return cancel.cancelled or (should_stop is not None and should_stop())
 
-    report = DecodeReport()
-    roots = {r.id: r for r in catalog.roots()}
-    by_key: dict[str, list[DecodeTarget]] = defaultdict(list)
-    for t in targets:
-        if t.root_id in roots:  # a file whose bytes are not its baseline's: never cached
-            by_key[t.cache_key or f"{_UNCACHED}{t.id}"].append(t)
-    cached = {} if force else catalog.decode_results(by_key)
-    with catalog.transaction():
-        for key, text in cached.items():
-            try:
-                result = DecodeResult.from_json(text)
-            except ValueError:  # written by something else: decode again
-                continue
-            for t in by_key.pop(key):
-                _file(catalog, roots, t, result, report)
-                report.cached += 1
-                report.bytes += t.size
+    run = _Decoding(catalog, targets)
+    run.answer_cached(force)
     own_meter = meter is None
     if meter is not None:
-        meter.add_bytes(report.bytes)  # the caller counted them in its total
+        meter.add_bytes(run.report.bytes)  # the caller counted them in its total
     else:
-        meter = ProgressMeter(
-            "decode",
-            progress,
-            total=sum(len(ts) for ts in by_key.values()),
-            bytes_total=sum(ts[0].size for ts in by_key.values()),
-        )
-    jobs = (
-        (key, _path(roots[ts[0].root_id], ts[0].relpath), ts[0].duration)
-        for key, ts in by_key.items()
-    )
-    with ExitStack() as stack:
-        if by_key and pool is None:
-            pool = stack.enter_context(DecodePool(workers))
-        batch = stack.enter_context(catalog.batch())
-        for key, outcome in pool.run(jobs, should_stop=stop) if pool else ():
-            group = by_key[key]
-            first = _path(roots[group[0].root_id], group[0].relpath)
-            if isinstance(outcome, BaseException):
-                # Unreadable now: verify's own read says why, with the right verdict (an
-                # unplugged drive is offline, not damaged); no decode verdict is cached.
-                report.failed.append((os.fsdecode(first), _reason(outcome)))
-            else:
-                if not outcome.transient and not key.startswith(_UNCACHED):
-                    catalog.save_decode_result(
-                        key, ok=outcome.ok, result=outcome.to_json(), decoder=outcome.decoder,
-                        now=time.time(),
-                    )  # fmt: skip
-                report.audio_seconds += outcome.decoded_seconds or 0.0
-                for t in group:
-                    _file(catalog, roots, t, outcome, report)
-                report.checked += len(group)
-            done_bytes = sum(t.size for t in group)
-            report.bytes += done_bytes
-            meter.add_bytes(done_bytes)
-            if own_meter:
-                meter.done += len(group) - 1
-                meter.file_done(os.fsdecode(first))
-            else:
-                meter.current = f"decoded {os.fsdecode(first)}"
-                meter.tick()
-            batch.tick()
+        meter = run.meter(progress)
+    run.decode(pool, workers, stop, meter, own_meter)
     if own_meter:
         meter.finish()
-    report.cancelled = stop()
-    report.seconds = time.monotonic() - started
-    return report
+    run.report.cancelled = stop()
+    run.report.seconds = time.monotonic() - started
+    return run.report
+
+
+class _Decoding:
+    """One :func:`decode_files` call: the files left to decode, grouped by cache key (so
+    identical audio is decoded once), and the report of what was found."""
+
+    def __init__(self, catalog: Catalog, targets: Sequence[DecodeTarget]) -> None:
+        self.catalog = catalog
+        self.roots = {r.id: r for r in catalog.roots()}
+        self.report = DecodeReport()
+        self.by_key: dict[str, list[DecodeTarget]] = defaultdict(list)
+        for t in targets:
+            if t.root_id in self.roots:  # a file whose bytes are not its baseline's: never cached
+                self.by_key[t.cache_key or f"{_UNCACHED}{t.id}"].append(t)
+
+    def answer_cached(self, force: bool) -> None:
+        """Judge the files whose audio has a cached verdict (unless ``force``): they are
+        not decoded again."""
+        cached = {} if force else self.catalog.decode_results(self.by_key)
+        report = self.report
+        with self.catalog.transaction():
+            for key, text in cached.items():
+                try:
+                    result = DecodeResult.from_json(text)
+                except ValueError:  # written by something else: decode again
+                    continue
+                for t in self.by_key.pop(key):
+                    _file(self.catalog, self.roots, t, result, report)
+                    report.cached += 1
+                    report.bytes += t.size
+
+    def meter(self, progress: ProgressCallback | None) -> ProgressMeter:
+        """A meter of the decoding left to do, for a caller that brought none."""
+        return ProgressMeter(
+            "decode",
+            progress,
+            total=sum(len(ts) for ts in self.by_key.values()),
+            bytes_total=sum(ts[0].size for ts in self.by_key.values()),
+        )
+
+    def decode(
+        self, pool: DecodePool | None, workers: int | None, stop: Callable[[], bool],
+        meter: ProgressMeter, own_meter: bool,
+    ) -> None:  # fmt: skip
+        """Decode one file of each key (in ``pool``, else in one started here), judging
+        every file of the key by it; each verdict is committed as it arrives."""
+        jobs = (
+            (key, _path(self.roots[ts[0].root_id], ts[0].relpath), ts[0].duration)
+            for key, ts in self.by_key.items()
+        )
+        with ExitStack() as stack:
+            if self.by_key and pool is None:
+                pool = stack.enter_context(DecodePool(workers))
+            batch = stack.enter_context(self.catalog.batch())
+            for key, outcome in pool.run(jobs, should_stop=stop) if pool else ():
+                group = self.by_key[key]
+                first = os.fsdecode(_path(self.roots[group[0].root_id], group[0].relpath))
+                self._judge(key, group, first, outcome)
+                done_bytes = sum(t.size for t in group)
+                self.report.bytes += done_bytes
+                meter.add_bytes(done_bytes)
+                if own_meter:
+                    meter.done += len(group) - 1
+                    meter.file_done(first)
+                else:
+                    meter.current = f"decoded {first}"
+                    meter.tick()
+                batch.tick()
+
+    def _judge(
+        self, key: str, group: list[DecodeTarget], first: str,
+        outcome: DecodeResult | BaseException,
+    ) -> None:  # fmt: skip
+        """File the verdict on one decoded file for every file of its key, and cache it."""
+        report = self.report
+        if isinstance(outcome, BaseException):
+            # Unreadable now: verify's own read says why, with the right verdict (an
+            # unplugged drive is offline, not damaged); no decode verdict is cached.
+            report.failed.append((first, _reason(outcome)))
+            return
+        if not outcome.transient and not key.startswith(_UNCACHED):
+            self.catalog.save_decode_result(
+                key, ok=outcome.ok, result=outcome.to_json(), decoder=outcome.decoder,
+                now=time.time(),
+            )  # fmt: skip
+        report.audio_seconds += outcome.decoded_seconds or 0.0
+        for t in group:
+            _file(self.catalog, self.roots, t, outcome, report)
+        report.checked += len(group)
 
 
 def last_decode(catalog: Catalog, file_id: int) -> tuple[float, DecodeResult] | None:

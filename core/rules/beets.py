@@ -358,18 +358,8 @@ def _compare(
         except OSError as exc:
             errors.append((text, f"cannot stat: {exc.strerror or exc}"))
             continue
-        if not check_fields:
-            continue
-        try:
-            on_disk = _file_values(item.path, genre_key)
-        except Exception as exc:  # mediafile wraps mutagen's errors (and bugs) in its own
-            errors.append((text, f"tags unreadable: {exc}"))
-            continue
-        differ.extend(
-            FieldDrift(text, f, item.values[f], on_disk[f])
-            for f in FIELDS
-            if item.values[f] != on_disk[f]
-        )
+        if check_fields:
+            differ.extend(_field_drift(item, text, genre_key, errors))
     meter.finish()
     # A file deleted since the last scan is the catalog's news (a scan marks it missing).
     unknown = sorted(
@@ -378,3 +368,20 @@ def _compare(
         if real not in known and os.path.lexists(path)
     )
     return DriftReport(gone, unknown, differ, len(items), len(files), errors, music_dir)
+
+
+def _field_drift(
+    item: _Item, text: str, genre_key: str, errors: list[tuple[str, str]]
+) -> list[FieldDrift]:
+    """The fields whose tag in the file differs from what beets stored; a file whose tags
+    cannot be read is an error instead."""
+    try:
+        on_disk = _file_values(item.path, genre_key)
+    except Exception as exc:  # mediafile wraps mutagen's errors (and bugs) in its own
+        errors.append((text, f"tags unreadable: {exc}"))
+        return []
+    return [
+        FieldDrift(text, f, item.values[f], on_disk[f])
+        for f in FIELDS
+        if item.values[f] != on_disk[f]
+    ]
