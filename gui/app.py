@@ -5,19 +5,21 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from phonovault.core import __version__
-from phonovault.core.catalog import Catalog
+from phonovault.core.catalog import Catalog, snapshots
+from phonovault.core.catalog.guard import CatalogDamaged
 from phonovault.core.config import Settings, default_catalog_path
 from phonovault.core.errors import CatalogError
 from phonovault.gui.context import AppContext
 from phonovault.gui.main_window import MainWindow
 from phonovault.gui.style import apply_theme, resource_path
+from phonovault.gui.views.catalog_trouble import NEW, OTHER, RESTORE, ask, plain
 from phonovault.gui.watcher import WatchBridge
 
 
@@ -42,6 +44,34 @@ def build(
     return ctx, window
 
 
+Chooser = Callable[[CatalogError, Path], "tuple[str, Path | None] | None"]
+
+
+def open_catalog(
+    path: Path, settings_path: Path | None = None, *, watch: bool = False, choose: Chooser = ask
+) -> tuple[AppContext, MainWindow] | None:
+    """:func:`build`, and when the catalog does not open, ask the user (``choose``) what to
+    do: restore the newest good backup, open another catalog, or set the damaged one aside
+    and start anew. None when they chose to quit."""
+    while True:
+        try:
+            return build(path, settings_path, watch=watch)
+        except CatalogError as exc:
+            picked = choose(exc, path)
+            if picked is None:
+                return None
+            action, other = picked
+            try:
+                if action == RESTORE and isinstance(exc, CatalogDamaged) and exc.backup:
+                    snapshots.restore(path, exc.backup.path)
+                elif action == NEW:
+                    snapshots.set_aside(path)
+                elif action == OTHER and other is not None:
+                    path = other
+            except (CatalogError, OSError) as err:
+                QMessageBox.critical(None, "Phonovault", plain(str(err)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="phonovault-gui")
     parser.add_argument(
@@ -59,11 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setDesktopFileName("phonovault")
     app.setWindowIcon(QIcon(str(resource_path("phonovault.svg"))))
     apply_theme(app)
-    try:
-        ctx, window = build(args.catalog or default_catalog_path(), watch=True)
-    except CatalogError as exc:
-        QMessageBox.critical(None, "Phonovault", str(exc))
+    opened = open_catalog(args.catalog or default_catalog_path(), watch=True)
+    if opened is None:
         return 2
+    ctx, window = opened
     window.show()
     code = app.exec()
     ctx.catalog.close()

@@ -39,6 +39,7 @@ __all__ = [
     "remove_stale_temps",
     "resolve_backup",
     "restore",
+    "set_aside",
 ]
 
 BACKUP_DIR = "backups"
@@ -230,15 +231,28 @@ def resolve_backup(catalog: Path, backup: str | os.PathLike[str]) -> Path:
     return inside
 
 
-def _move_aside(catalog: Path, now: float) -> list[Path]:
-    """Rename the catalog and its -wal/-shm to ``<stem>.before-restore-<UTC time><suffix>``
-    (the -wal keeps pairing with its database under the new name)."""
+def set_aside(
+    catalog_path: str | os.PathLike[str], *, label: str = "damaged", now: float | None = None
+) -> list[Path]:
+    """Rename a catalog and its ``-wal``/``-shm`` to ``<stem>.<label>-<UTC time><suffix>``,
+    never deleting anything, so that a new catalog can start at its path (a damaged one the
+    user chose to leave). Returns the new names."""
+    catalog = Path(catalog_path)
+    moved = _move_aside(catalog, time.time() if now is None else now, label)
+    if moved:
+        fsync_dir(catalog.parent)
+    return moved
+
+
+def _move_aside(catalog: Path, now: float, label: str = "before-restore") -> list[Path]:
+    """Rename the catalog and its -wal/-shm to ``<stem>.<label>-<UTC time><suffix>`` (the
+    -wal keeps pairing with its database under the new name)."""
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
-    base = catalog.with_name(f"{catalog.stem}.before-restore-{stamp}{catalog.suffix}")
+    base = catalog.with_name(f"{catalog.stem}.{label}-{stamp}{catalog.suffix}")
     n = 1
     while any(sibling(base, s).exists() for s in ("", "-wal", "-shm")):
         n += 1
-        base = catalog.with_name(f"{catalog.stem}.before-restore-{stamp}-{n}{catalog.suffix}")
+        base = catalog.with_name(f"{catalog.stem}.{label}-{stamp}-{n}{catalog.suffix}")
     moved = []
     for suffix in ("", "-wal", "-shm"):
         src = sibling(catalog, suffix)
