@@ -7,6 +7,7 @@ import hashlib
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -25,6 +26,15 @@ def digest_tree(root: Path) -> dict[str, str]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+def committed(cat_path: Path) -> int:
+    """Files the catalog holds now, read beside the running scan (WAL lets a reader in)."""
+    db = sqlite3.connect(f"file:{cat_path}?mode=ro", uri=True, timeout=10)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM files").fetchone()[0])
+    finally:
+        db.close()
 
 
 def test_kill_minus_nine_during_scan_then_resume(tmp_path: Path) -> None:
@@ -50,8 +60,15 @@ def test_kill_minus_nine_during_scan_then_resume(tmp_path: Path) -> None:
     ]
     kills, partial = 0, 0
     for _ in range(20):
+        before_run = committed(cat_path)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.6, 1.6))
+        # Kill once this run has committed work (an event, however busy the machine is),
+        # at a random moment inside its next batch.
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and committed(cat_path) <= before_run:
+            assert time.monotonic() < deadline, "the scan committed nothing in two minutes"
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.5))
         if proc.poll() is not None:
             break  # it finished on its own: the library is complete
         os.kill(proc.pid, signal.SIGKILL)
