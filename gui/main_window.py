@@ -7,30 +7,39 @@ every action is a core call submitted through the context's job queue.
 from __future__ import annotations
 
 import os
-import time
 
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QSplitter,
     QStackedWidget,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
-from phonovault.core.catalog import Catalog
 from phonovault.core.fixity.watch import WatchStatus
-from phonovault.core.jobs import format_size
-from phonovault.core.report.health import ATTENTION_STATES
 from phonovault.gui.context import AppContext
+from phonovault.gui.help import HelpMenu
+from phonovault.gui.keyboard import ClearOnEscape, KeyboardContextMenu
 from phonovault.gui.loader import BackgroundQuery
+from phonovault.gui.offline import OfflineMonitor, OfflineStatus
 from phonovault.gui.report_export import ReportExporter
 from phonovault.gui.scrub import ScrubScheduler
+from phonovault.gui.status_line import Summary, plural, summary_reader, summary_text
 from phonovault.gui.style import icon
 from phonovault.gui.views.activity_view import ActivityPage
 from phonovault.gui.views.albums_view import AlbumsPage
@@ -41,14 +50,12 @@ from phonovault.gui.views.empty_state import EmptyState
 from phonovault.gui.views.findings_view import FindingsPage
 from phonovault.gui.views.jobs_bar import JobsBar
 from phonovault.gui.views.library_view import LibraryPage
+from phonovault.gui.views.offline_banner import OfflineBanner
 from phonovault.gui.views.settings_dialog import SettingsDialog
 from phonovault.gui.watcher import WatchBridge
 from phonovault.gui.workers import Job
 
-
-def plural(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
-
+__all__ = ["PAGES", "MainWindow", "plural"]
 
 PAGES = ("Library", "Albums", "Findings", "Backups", "Activity")
 
@@ -62,6 +69,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._build_actions()
         self._build_body()
+        self._build_keyboard()
         self.jobs_bar = JobsBar(ctx.jobs, self)
         self.summary = QLabel(self)
         self.watch_label = QLabel(self)
@@ -76,6 +84,13 @@ class MainWindow(QMainWindow):
         self._summary_query = BackgroundQuery(ctx.catalog, self)
         self._summary_query.finished.connect(self._show_summary)
         self._summary_query.failed.connect(self._summary_failed)
+        self._summary: Summary | None = None
+        self._summary_offline: frozenset[int] = frozenset()  # offline roots the read counted
+        # Which roots and backup drives are offline: one check each, off the UI thread.
+        self.offline = OfflineMonitor(ctx.catalog, self)
+        self.offline.changed.connect(self._offline_changed)
+        self.offline.returned.connect(self._roots_returned)
+        self.banner.check_again.connect(self.offline.check)
         # Coalesce bursts of "catalog changed" (each finished job) into one refresh.
         self._refresh_timer = QTimer(self, singleShot=True, interval=150)
         self._refresh_timer.timeout.connect(self._refresh_when_read)
@@ -199,6 +214,15 @@ class MainWindow(QMainWindow):
         check.addAction(self.act_beets)
         check.addSeparator()
         check.addAction(self.act_cancel)
+        view = menu.addMenu("&View")
+        self.page_actions = QActionGroup(self)
+        for n, name in enumerate(PAGES, start=1):
+            action = QAction(icon(name.lower()), name, self, checkable=True)
+            action.setShortcut(QKeySequence(f"Ctrl+{n}"))
+            action.triggered.connect(lambda _checked=False, page=name: self.show_page(page))
+            self.page_actions.addAction(action)
+            view.addAction(action)
+        self.help = HelpMenu(self, self.ctx.catalog_path)
 
     def _build_toolbar(self) -> None:
         toolbar = QToolBar("Main", self)
@@ -247,15 +271,34 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 1)
         self.splitter.setSizes([160, 780, 340])
-        self.setCentralWidget(self.splitter)
+        self.banner = OfflineBanner(self)
+        self.banner.open_settings.connect(self.open_settings)
+        self.banner.show_backups.connect(lambda: self.show_page("Backups"))
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(6, 6, 6, 0)
+        column.setSpacing(6)
+        column.addWidget(self.banner)
+        column.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
         self.sidebar.currentRowChanged.connect(self._page_chosen)
         self.sidebar.setCurrentRow(0)
+
+    def _build_keyboard(self) -> None:
+        """Esc clears a filter that has text (else it cancels the job); Shift+F10 and the
+        Menu key open the focused list's context menu."""
+        self.clear_on_escape = ClearOnEscape(self)
+        for edit in self.pages.findChildren(QLineEdit):
+            if not edit.isReadOnly():
+                self.clear_on_escape.watch(edit)
+        self.context_keys = KeyboardContextMenu(self)
 
     # -- behaviour -----------------------------------------------------------------------
 
     def _page_chosen(self, row: int) -> None:
         if row < 0:
             return
+        self.page_actions.actions()[row].setChecked(True)
         if row == 0 and not self.ctx.catalog.roots():
             self.pages.setCurrentWidget(self.empty)
             return
@@ -272,9 +315,12 @@ class MainWindow(QMainWindow):
             page.refresh()
         self._page_chosen(self.sidebar.currentRow())
         self._update_summary()
+        self.offline.check()
 
     def is_loading(self) -> bool:
-        """Whether a view (or the status line) still waits for its latest read."""
+        """Whether a view (or the status line) still waits for its latest read. The offline
+        check is left out: on a hung network mount it may not land for minutes, and the
+        refresh after a job (which waits for these reads) must not wait for it."""
         views = (self.library, self.albums, self.findings)
         return self._summary_query.is_busy() or any(v.is_loading() for v in views)
 
@@ -288,28 +334,42 @@ class MainWindow(QMainWindow):
             self.refresh()
 
     def _update_summary(self) -> None:
-        """Re-read the status line's numbers (they arrive in :meth:`_show_summary`)."""
-        self._summary_query.request(_summary)
+        """Re-read the status line's numbers (they arrive in :meth:`_show_summary`), with
+        the files of the roots offline at the last check counted apart."""
+        self._summary_offline = self.offline.status.roots.ids
+        self._summary_query.request(summary_reader(self._summary_offline))
 
-    def _show_summary(
-        self, counted: tuple[tuple[int, int, float | None, dict[str, int], int, int], int]
-    ) -> None:
-        (files, size, oldest, _counts, albums, problems), attention = counted
-        if not files:
-            self.summary.setText("No files in the catalog yet")
-            return
-        healthy = files - attention
-        since = time.strftime("%Y-%m-%d %H:%M", time.localtime(oldest)) if oldest else "never"
-        self.summary.setText(
-            f"{plural(files, 'file')} · {plural(albums, 'album')} · {format_size(size)} · "
-            f"{healthy:,} healthy · {attention:,} need attention · "
-            f"every file verified since {since}"
+    def _show_summary(self, summary: Summary) -> None:
+        self._summary = summary
+        self.summary.setText(summary_text(summary, self.offline.status.roots))
+        offline = self.offline.status.roots
+        self.summary.setToolTip(
+            "\n".join(f"{f.path}: offline, {f.reason}" for f in offline) if offline else ""
         )
         findings_item = self.sidebar.item(PAGES.index("Findings"))
+        problems = summary.problems
         findings_item.setText(f"Findings ({problems})" if problems else "Findings")
 
     def _summary_failed(self, message: str) -> None:
         self.summary.setText(f"Cannot read the catalog: {message}")
+
+    # -- offline folders and drives ------------------------------------------------------
+
+    def _offline_changed(self, status: OfflineStatus) -> None:
+        """A check found other folders or drives offline (or back): say so everywhere."""
+        self.banner.set_status(status)
+        self.library.model.set_offline(status.roots)
+        if status.roots.ids != self._summary_offline:
+            self._update_summary()  # the files of other roots are counted apart now
+        elif self._summary is not None:
+            self._show_summary(self._summary)
+        self.backups.refresh()  # its table says which drives are online
+
+    def _roots_returned(self, root_ids: frozenset[int]) -> None:
+        """Folders are back: watch them again, and rescan them (a stat walk if unchanged)."""
+        if self.watcher is not None:
+            self.watcher.set_roots(self._root_map())
+        self.ctx.scan(sorted(root_ids), title="Rescan (folder back online)")
 
     # -- live updates ----------------------------------------------------------------------
 
@@ -345,6 +405,7 @@ class MainWindow(QMainWindow):
             )
         )
         self.watch_label.setToolTip(status.reason or "")
+        self.offline.check()  # the watcher re-armed: a folder it could not watch may be back
 
     def show_file(self, file_id: int) -> None:
         self.details.show_file(file_id)
@@ -416,14 +477,7 @@ class MainWindow(QMainWindow):
         """Cancel running work (what is done stays committed) and wait for it to stop."""
         if self.watcher is not None:
             self.watcher.stop()
+        self.offline.stop()
         self.ctx.jobs.cancel_all()
         self.ctx.jobs.wait(10000)
         super().closeEvent(event)
-
-
-def _summary(
-    catalog: Catalog,
-) -> tuple[tuple[int, int, float | None, dict[str, int], int, int], int]:
-    """The status line's figures, and how many files need attention: a fixity state that
-    does, or an error finding (a decode error, unreadable tags), as the health report counts."""
-    return catalog.summary_counts(), catalog.worst_counts(ATTENTION_STATES)[2]

@@ -84,3 +84,23 @@ def apply_theme(app: QGuiApplication) -> None:
 
     if isinstance(app, QApplication):
         app.setStyle("Fusion")
+
+
+# The offline banner: the loudest thing in the window, so amber (a warning), in both schemes.
+BANNER_COLORS = {
+    # (background, border, text)
+    False: ("#fff3d6", "#e08a00", "#3d2800"),
+    True: ("#4a3304", "#e0a030", "#ffe8b8"),
+}
+
+
+def banner_style(object_name: str) -> str:
+    """The style sheet of a warning banner (a QFrame named ``object_name``) for the current
+    scheme; its labels take the banner's text colour, its buttons stay as they are."""
+    background, border, text = BANNER_COLORS[is_dark()]
+    return (
+        f"QFrame#{object_name} {{ background: {background}; border: 1px solid {border}; "
+        f"border-radius: 4px; }}"
+        f"QFrame#{object_name} QLabel {{ color: {text}; background: transparent; "
+        f"border: none; }}"
+    )

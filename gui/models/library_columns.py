@@ -14,6 +14,7 @@ from enum import IntEnum
 from typing import Any
 
 from phonovault.core.catalog import LibraryRow
+from phonovault.gui.models.offline import OFFLINE, OfflineRoots
 from phonovault.gui.style import STATE_LABELS, STATE_RANK
 
 Row = tuple[Any, ...]  # a LibraryRow, or the same values as a plain tuple (compact_rows)
@@ -142,3 +143,11 @@ SORT_KEYS: tuple[SortKey, ...] = (
     lambda r: r[VERIFIED],
     lambda r: r[PATH].casefold(),
 )
+
+
+def state_sort_key(offline: OfflineRoots) -> SortKey:
+    """The state column's sort key while some roots are offline: their files sort as
+    offline, whatever their last check found (see :mod:`phonovault.gui.models.offline`)."""
+    order, unknown, covers = _STATE_ORDER, len(_STATE_ORDER), offline.covers
+    offline_rank = order[OFFLINE]
+    return lambda r: offline_rank if covers(r[PATH]) else order.get(r[STATE], unknown)

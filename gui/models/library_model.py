@@ -25,6 +25,7 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
+    Signal,
 )
 
 from phonovault.core.catalog import LibraryRow
@@ -40,6 +41,7 @@ from phonovault.gui.models.library_columns import (
     VERIFIED,
     Column,
     Row,
+    state_sort_key,
 )
 from phonovault.gui.models.library_rows import (
     Prepared,
@@ -53,7 +55,8 @@ from phonovault.gui.models.library_rows import (
     sort_index,
     sorted_by,
 )
-from phonovault.gui.style import state_color, state_icon
+from phonovault.gui.models.offline import OfflineRoots
+from phonovault.gui.style import STATE_LABELS, state_color, state_icon
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -70,7 +73,14 @@ _FILTER_CACHE = 32  # filters remembered (as row masks) for backspacing and re-s
 
 
 class LibraryModel(QAbstractTableModel):
-    """Catalog rows as a table; ``sort`` and :meth:`set_filter` rearrange index lists only."""
+    """Catalog rows as a table; ``sort`` and :meth:`set_filter` rearrange index lists only.
+
+    Files in an offline root show (and sort) as Offline: :meth:`set_offline` says which
+    roots are, and survives reloads (the rows keep the catalog's state; see
+    :mod:`phonovault.gui.models.offline`).
+    """
+
+    offline_changed = Signal()  # set_offline() changed which roots are offline
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +94,7 @@ class LibraryModel(QAbstractTableModel):
         self._sorts: Sorts = []  # (column, descending), most recent last
         self._indexes: dict[int, SortIndex] = {}  # column -> its sort index
         self._by_id: dict[int, int] | None = None  # file id -> index into _rows
+        self._offline = OfflineRoots()
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -106,7 +117,12 @@ class LibraryModel(QAbstractTableModel):
         self._rows, self._hay, self._by_id = p.rows, p.hay, p.by_id
         self._indexes, self._masks = dict(p.indexes), {}
         order = p.order
-        if p.sorts != self._sorts:
+        # The loader indexed the state column by the stored states, which offline rows do
+        # not show: that index (and any order made with it) is made again here.
+        stale = self._indexes.pop(Column.STATE, None) if self._offline else None
+        if stale is not None:
+            old.append(stale.perm)
+        if p.sorts != self._sorts or stale is not None:
             order = list(range(len(p.rows)))
             for column, descending in self._sorts:
                 order = self._sorted(order, column, descending)
@@ -142,14 +158,10 @@ class LibraryModel(QAbstractTableModel):
             return None
         row = self._rows[self._visible[index.row()]]
         column = index.column()
+        if column == Column.STATE:
+            return self._state_data(row, role)
         if role == _DISPLAY:
             return DISPLAY_FNS[column](row)
-        if role == _DECORATION:
-            return state_icon(row[STATE]) if column == Column.STATE else None
-        if role == _FOREGROUND:
-            if column == Column.STATE and row[STATE] != "ok":
-                return state_color(row[STATE])
-            return None
         if role == _ALIGN:
             return _RIGHT if column in NUMERIC_COLUMNS else _LEFT
         if role == _TOOLTIP:
@@ -160,6 +172,25 @@ class LibraryModel(QAbstractTableModel):
             if column == Column.SIZE:
                 return f"{row[SIZE]:,} bytes"
             return None
+        return None
+
+    def _state_data(self, row: Row, role: int) -> Any:
+        stored = row[STATE]
+        state = self._offline.state(stored, row[PATH]) if self._offline else stored
+        if role == _DISPLAY:
+            return STATE_LABELS.get(state, state)
+        if role == _DECORATION:
+            return state_icon(state)
+        if role == _FOREGROUND:
+            return None if state == "ok" else state_color(state)
+        if role == _ALIGN:
+            return _LEFT
+        if role == _TOOLTIP and state != stored:
+            folder = self._offline.folder_of(row[PATH])
+            where = f"the folder {folder.path} is offline ({folder.reason})" if folder else ""
+            return (
+                f"Not checked: {where}. Its last check found: {STATE_LABELS.get(stored, stored)}."
+            )
         return None
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
@@ -231,7 +262,9 @@ class LibraryModel(QAbstractTableModel):
     def _sort_index(self, column: int) -> SortIndex:
         index = self._indexes.get(column)
         if index is None:
-            index = self._indexes[column] = sort_index(self._rows, column)
+            offline = self._offline if column == Column.STATE else None
+            key = state_sort_key(offline) if offline else None
+            index = self._indexes[column] = sort_index(self._rows, column, key=key)
         return index
 
     def _sorted(self, indices: list[int], column: int, descending: bool) -> list[int]:
@@ -266,6 +299,34 @@ class LibraryModel(QAbstractTableModel):
     def sort_state(self) -> tuple[int, bool] | None:
         """The last sort (column, descending), or None for catalog order."""
         return self._sorts[-1] if self._sorts else None
+
+    # -- offline roots ----------------------------------------------------------------------
+
+    def set_offline(self, offline: OfflineRoots) -> None:
+        """Show the files of these roots as Offline (an empty value: every root is back)."""
+        if offline == self._offline:
+            return
+        self._offline = offline
+        if self._indexes.pop(Column.STATE, None) is not None and any(
+            column == Column.STATE for column, _ in self._sorts
+        ):  # sorted by state: the offline rows move
+            order = list(range(len(self._rows)))
+            for column, descending in self._sorts:
+                order = self._sorted(order, column, descending)
+            self._relayout(self._masked(order), order)
+        if self._visible:
+            last = len(self._visible) - 1
+            self.dataChanged.emit(self.index(0, Column.STATE), self.index(last, Column.STATE))
+        self.offline_changed.emit()
+
+    def offline_roots(self) -> OfflineRoots:
+        """The roots whose files show as Offline (the albums page may use the same)."""
+        return self._offline
+
+    def shown_state(self, row: int) -> str:
+        """The state a visible row shows: its catalog state, or ``offline``."""
+        data = self._rows[self._visible[row]]
+        return self._offline.state(data[STATE], data[PATH])
 
     # -- lookups ----------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from phonovault.gui.models.library_columns import (
     SORT_KEYS,
     TITLE,
     Row,
+    SortKey,
 )
 
 Sorts = list[tuple[int, bool]]  # (column, descending), most recent last
@@ -135,9 +136,12 @@ def sorted_rows(
     return runs[0]
 
 
-def sort_index(rows: Sequence[Row], column: int, chunk: int = 0) -> SortIndex:
-    """The :class:`SortIndex` of one column (the values' sort split by ``chunk``)."""
-    keys, has_none = sort_keys(rows, column)
+def sort_index(
+    rows: Sequence[Row], column: int, chunk: int = 0, key: SortKey | None = None
+) -> SortIndex:
+    """The :class:`SortIndex` of one column (the values' sort split by ``chunk``); ``key``
+    replaces the column's own sort key (the state column of rows in an offline root)."""
+    keys, has_none = sort_keys(rows, column, key)
     present = [i for i, k in enumerate(keys) if k is not None] if has_none else range(len(keys))
     perm = sorted_rows(list(present), keys, False, False, chunk)
     rank = array("i", [-1]) * len(keys)
@@ -213,9 +217,12 @@ def match_mask(
     return bytes(_member_mask(ids, len(hay)))
 
 
-def sort_keys(rows: Sequence[Row], column: int) -> tuple[list[Any], bool]:
-    """One column's sort key for every row, and whether any is missing (sorted last)."""
-    key = SORT_KEYS[column]
+def sort_keys(
+    rows: Sequence[Row], column: int, key: SortKey | None = None
+) -> tuple[list[Any], bool]:
+    """One column's sort key for every row (``key``, by default the column's), and whether
+    any is missing (sorted last)."""
+    key = key or SORT_KEYS[column]
     keys = [key(r) for r in rows]
     return keys, None in keys
 
