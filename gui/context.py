@@ -167,14 +167,25 @@ class AppContext(QObject):
 
     # -- backups and repair ---------------------------------------------------------------
 
-    def add_target(self, target: str | os.PathLike[str], root: str | os.PathLike[str]) -> Job:
-        """Register a folder as a backup of a library root (writes its marker file)."""
+    def add_target(
+        self,
+        target: str | os.PathLike[str],
+        root: str | os.PathLike[str],
+        *,
+        then_verify: bool = False,
+    ) -> Job:
+        """Register a folder as a backup of a library root (writes its marker file); with
+        ``then_verify``, verifying it follows as its own job (if the registration went
+        through)."""
         folder, root_path = os.fspath(target), os.fspath(root)
 
         def run(catalog: Catalog, progress: ProgressCallback, cancel: CancelToken) -> Target:
             return add_backup_target(catalog, folder, root_path)
 
-        return self.jobs.submit(f"Add backup {folder}", run)
+        job = self.jobs.submit(f"Add backup {folder}", run)
+        if then_verify:
+            self._then[job.id] = lambda: self.verify_backup(job.result.id)
+        return job
 
     def verify_backup(self, target_id: int | None = None, full: bool = False) -> Job:
         """Verify one target's copies (``None``: every target, one after another). An
@@ -201,20 +212,28 @@ class AppContext(QObject):
 
     @staticmethod
     def repair_plan(
-        target: str | None = None, *, include_new: bool = False
+        target: str | None = None,
+        *,
+        include_new: bool = False,
+        file_ids: Sequence[int] | None = None,
     ) -> Callable[[Catalog], RepairPlan]:
         """The read that computes a repair plan (it stats files, so a view runs it on a
-        :class:`BackgroundQuery`, off the UI thread). Nothing is written."""
-        return lambda catalog: plan_repair(catalog, target=target, include_new=include_new)
+        :class:`BackgroundQuery`, off the UI thread), for everything or for ``file_ids``
+        alone. Nothing is written."""
+        ids = None if file_ids is None else list(file_ids)
+        return lambda catalog: plan_repair(
+            catalog, target=target, include_new=include_new, file_ids=ids
+        )
 
-    def repair_apply(self, plan: RepairPlan) -> Job:
-        """Carry out a plan the user confirmed; every action is journaled."""
+    def repair_apply(self, plan: RepairPlan, *, verb: str = "Repair") -> Job:
+        """Carry out a plan the user confirmed; every action is journaled. ``verb`` names
+        the job as the dialog's button named it ("Restore 1 file")."""
 
         def run(catalog: Catalog, progress: ProgressCallback, cancel: CancelToken) -> RepairReport:
             return apply_repair(catalog, plan, progress=progress, cancel=cancel)
 
         n = len(plan.actions)
-        return self.jobs.submit(f"Repair {n} file" + ("" if n == 1 else "s"), run)
+        return self.jobs.submit(f"{verb} {n} file" + ("" if n == 1 else "s"), run)
 
     # -- tag rules -------------------------------------------------------------------------
 

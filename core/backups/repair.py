@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -156,18 +157,33 @@ def _stat(path: str) -> Stat | None:
     return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def plan(catalog: Catalog, *, target: str | None = None, include_new: bool = False) -> RepairPlan:
-    """What :func:`apply` would do, and what cannot be repaired and why. Writes nothing."""
+def plan(
+    catalog: Catalog,
+    *,
+    target: str | None = None,
+    include_new: bool = False,
+    file_ids: Collection[int] | None = None,
+) -> RepairPlan:
+    """What :func:`apply` would do, and what cannot be repaired and why. Writes nothing.
+
+    ``file_ids`` limits the plan to those library files: their restores, and the refreshes
+    and copies of their backup copies (the window's "Restore from backup…" on one file
+    plans for that file alone, not for everything that happens to be damaged)."""
     out = RepairPlan()
+    chosen = None if file_ids is None else frozenset(file_ids)
     targets = catalog.targets()
     if target is not None:
         real = os.path.realpath(target)
         targets = [t for t in targets if t.path == real]
     online = {t.id: t for t in targets if target_offline_reason(t) is None}
     for root in catalog.roots():
+        known = [k for k in catalog.known_files(root.id).values()
+                 if chosen is None or k.id in chosen]  # fmt: skip
+        if not known:
+            continue
         root_down = offline_reason(catalog, root)
         if root_down is not None:  # an unplugged library: nothing is restored into it
-            for k in catalog.known_files(root.id).values():
+            for k in known:
                 if k.state in ("corrupt", "missing"):
                     out.unrepairable.append(Unrepairable(
                         abs_path(root, k.relpath), f"library folder offline: {root_down}", k.id
@@ -175,7 +191,7 @@ def plan(catalog: Catalog, *, target: str | None = None, include_new: bool = Fal
             continue
         mine = [t for t in targets if t.root_id == root.id]
         copies = {t.id: catalog.copies(t.id) for t in mine if t.id in online}
-        for k in sorted(catalog.known_files(root.id).values(), key=lambda k: k.relpath):
+        for k in sorted(known, key=lambda k: k.relpath):
             if k.state in ("corrupt", "missing"):
                 _plan_restore(out, root, k, mine, online, copies)
             elif k.state == "ok" and k.present and k.file_hash:

@@ -1,5 +1,6 @@
-"""Backups: the registered targets and whether each is online, how well every album is
-covered by verified good copies, and the verify and repair actions (DESIGN.md, "Backups").
+"""Backups: the registered targets and whether each is online, the copies that are not a
+match per target, how well every album is covered by verified good copies, and the verify
+and repair actions (DESIGN.md, "Backups").
 
 Everything the page shows comes from one :class:`BackgroundQuery` read: a target's online
 state means looking for its marker on a drive that may be slow or gone, which must never
@@ -9,7 +10,6 @@ freeze the window. Verify and repair run as jobs; repair shows its plan first
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +17,9 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -44,7 +42,10 @@ from phonovault.gui.context import AppContext
 from phonovault.gui.loader import BackgroundQuery
 from phonovault.gui.models.findings_model import format_time
 from phonovault.gui.style import state_color, state_icon
+from phonovault.gui.views.add_backup_dialog import AddBackupDialog
+from phonovault.gui.views.backup_copies import CopiesBox, TargetCopies, read_copies
 from phonovault.gui.views.repair_dialog import RepairDialog
+from phonovault.gui.views.restore_flow import RepairFlow
 
 DEFAULT_COPIES = 2  # DESIGN.md: files with fewer good copies than this are under-covered
 Index = QModelIndex | QPersistentModelIndex
@@ -58,10 +59,13 @@ class BackupsState:
     targets: list[tuple[Target, bool, str | None]]
     roots: list[Root]
     coverage: CoverageReport
+    copies: list[TargetCopies]  # per target, the copies that are not a match
 
 
 def read_state(catalog: Catalog, min_copies: int) -> BackupsState:
-    return BackupsState(targets_status(catalog), catalog.roots(), coverage(catalog, min_copies))
+    status = targets_status(catalog)
+    return BackupsState(status, catalog.roots(), coverage(catalog, min_copies),
+                        read_copies(catalog, [t for t, _online, _why in status]))  # fmt: skip
 
 
 # -- coverage per album ---------------------------------------------------------------------
@@ -163,13 +167,23 @@ class BackupsPage(QWidget):
         self.ctx = ctx
         self.state: BackupsState | None = None
         self.repair_dialog: RepairDialog | None = None
+        self.add_dialog: AddBackupDialog | None = None
+        # Refresh (or restore) chosen copies through the same repair dialog.
+        self.copies_flow = RepairFlow(ctx, self)
 
         targets_box = self._build_targets_box()
+        self.copies = CopiesBox(self)
+        self.copies.refresh_requested.connect(self.copies_flow.refresh_copies)
+        self.copies.restore_requested.connect(self.copies_flow.restore)
         coverage_box = self._build_coverage_box()
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(targets_box)
+        splitter.addWidget(self.copies)
         splitter.addWidget(coverage_box)
-        splitter.setStretchFactor(1, 3)
+        shares = ((1, 150), (3, 300), (2, 250))  # (stretch, first height): copies get most
+        for index, (stretch, _height) in enumerate(shares):
+            splitter.setStretchFactor(index, stretch)
+        splitter.setSizes([height for _stretch, height in shares])
         QVBoxLayout(self).addWidget(splitter)
 
         self._query = BackgroundQuery(ctx.catalog, self)
@@ -253,7 +267,8 @@ class BackupsPage(QWidget):
         self._query.request(lambda catalog: read_state(catalog, wanted))
 
     def is_loading(self) -> bool:
-        return self._query.is_busy() or self._plan_query.is_busy()
+        busy = (self._query, self._plan_query, self.copies_flow)
+        return any(q.is_busy() for q in busy)
 
     def _show(self, state: BackupsState) -> None:
         self.state = state
@@ -270,6 +285,7 @@ class BackupsPage(QWidget):
             item.setToolTip(2, "The backup's marker is in place" if online else reason or "")
             self.targets.addTopLevelItem(item)
             item.setSelected(target.id == selected)
+        self.copies.set_copies(state.copies, {t.id: online for t, online, _ in state.targets})
         self.model.set_report(state.coverage)
         self.summary.setText(_summary(state.coverage))
         self._update_buttons()
@@ -293,23 +309,25 @@ class BackupsPage(QWidget):
     # -- actions -----------------------------------------------------------------------------
 
     def add_backup(self) -> None:
-        """Ask for the backup folder and which library folder it copies, then register it."""
+        """Ask for the backup folder, which library folder it copies (always shown; never
+        picked for the user among several) and whether to verify it now; then register it."""
         roots = [r.path for r in self.state.roots] if self.state else []
         if not roots:
             return
-        folder = QFileDialog.getExistingDirectory(self, "Choose the backup folder")
-        if not folder:
+        if self.add_dialog is not None:
+            self.add_dialog.raise_()
             return
-        root = roots[0]
-        if len(roots) > 1:
-            guess = next((r for r in roots if os.path.basename(r) == os.path.basename(folder)), "")
-            root, ok = QInputDialog.getItem(
-                self, "Add backup", f"{folder} is a backup of:", roots,
-                roots.index(guess) if guess else 0, False,
-            )  # fmt: skip
-            if not ok:
-                return
-        self.ctx.add_target(folder, root)
+        dialog = AddBackupDialog(roots, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._add(dialog))
+        dialog.finished.connect(lambda _result: setattr(self, "add_dialog", None))
+        self.add_dialog = dialog
+        dialog.open()
+
+    def _add(self, dialog: AddBackupDialog) -> None:
+        root = dialog.root()
+        if root is not None:
+            self.ctx.add_target(dialog.folder(), root, then_verify=dialog.verify_now())
 
     def verify(self, *, full: bool) -> None:
         self.ctx.verify_backup(self.selected_target_id(), full=full)

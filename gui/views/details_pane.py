@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QStackedWidget,
     QTabWidget,
     QToolButton,
@@ -47,6 +48,7 @@ from phonovault.gui.views.details_fields import (
     tech_fields,
     when,
 )
+from phonovault.gui.views.restore_flow import RESTORABLE_STATES, RepairFlow
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,7 @@ class DetailsPane(QWidget):
         self._cover_signals = _CoverSignals(self)
         self._cover_signals.done.connect(self._cover_done)
         self._covers: OrderedDict[str, QImage] = OrderedDict()
+        self.restore = RepairFlow(ctx, self)  # "Restore from backup…": plan, then confirm
         self.stack = QStackedWidget(self)
         self.placeholder = QLabel(self)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -154,11 +157,23 @@ class DetailsPane(QWidget):
         state_row = QHBoxLayout()
         state_row.addWidget(self.state_icon)
         state_row.addWidget(self.state_label, 1)
+        # Where the damage is shown, the fix is offered: a plan for this file alone, shown
+        # in the repair dialog before anything is written.
+        self.restore_button = QPushButton(icon("backups"), "Restore from backup…", content)
+        self.restore_button.setToolTip(
+            "Plan a restore of this file from a verified good copy; nothing is written yet"
+        )
+        self.restore_button.clicked.connect(self.restore_from_backup)
+        self.restore.busy_changed.connect(self._restore_busy)
+        restore_row = QHBoxLayout()
+        restore_row.addWidget(self.restore_button)
+        restore_row.addStretch(1)
         text = QVBoxLayout()
         text.addWidget(self.title)
         text.addWidget(self.subtitle)
         text.addLayout(state_row)
         text.addWidget(self.state_detail)
+        text.addLayout(restore_row)
         text.addStretch(1)
         header = QHBoxLayout()
         header.addWidget(self.cover, 0, Qt.AlignmentFlag.AlignTop)
@@ -269,6 +284,7 @@ class DetailsPane(QWidget):
         self.state_label.setPalette(palette)
         checked = f"checked {when(r.last_verified)}" if r.last_verified else "never verified"
         self.state_detail.setText(f"{r.state_detail}\n{checked}" if r.state_detail else checked)
+        self.restore_button.setVisible(r.state in RESTORABLE_STATES)
 
     def _fill_history(self, file_id: int) -> None:
         self.history.clear()
@@ -337,6 +353,15 @@ class DetailsPane(QWidget):
     def has_cover(self) -> bool:
         pixmap = self.cover.pixmap()
         return pixmap is not None and not pixmap.isNull()
+
+    def restore_from_backup(self) -> None:
+        """Plan a restore of the shown file (off the UI thread); the dialog confirms it."""
+        if self.record is not None and self.record.state in RESTORABLE_STATES:
+            self.restore.restore([self.record.id])
+
+    def _restore_busy(self, busy: bool) -> None:
+        self.restore_button.setEnabled(not busy)
+        self.restore_button.setText("Planning…" if busy else "Restore from backup…")
 
     def show_in_folder(self) -> None:
         if path := self.path.text():

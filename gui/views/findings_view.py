@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QInputDialog,
     QLabel,
-    QMessageBox,
     QPushButton,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -46,6 +45,8 @@ from phonovault.gui.models.findings_model import (
     kind_label,
 )
 from phonovault.gui.style import icon
+from phonovault.gui.views.accept_confirm import ask_accept, damage_warning
+from phonovault.gui.views.restore_flow import RESTORABLE_STATES, RepairFlow
 
 ACCEPTABLE = frozenset({"audio-changed", "corrupt"})
 RESCANNABLE = frozenset({"missing", "unreadable", "rule:tags-unreadable"})
@@ -203,6 +204,7 @@ class FindingsPage(QWidget):
         self.show_info = QCheckBox("Show information", self)
         self.show_info.setToolTip("Also list harmless changes: moved files, edited tags")
         self.show_info.toggled.connect(self.refresh)
+        self.restore = RepairFlow(ctx, self)  # "Restore from backup…": plan, then confirm
 
         self._build_tree()
         panel = self._build_explanation()
@@ -254,6 +256,11 @@ class FindingsPage(QWidget):
 
     def _build_buttons(self) -> QVBoxLayout:
         """The actions that fit the selection, in a column beside the explanation."""
+        self.restore_button = self._button("backups", "Restore from backup…", self._restore)
+        self.restore_button.setToolTip(
+            "Plan a restore of the selected files from verified good copies; nothing is written yet"
+        )
+        self.restore.busy_changed.connect(lambda _busy: self._update_actions())
         self.accept_button = self._button("verify", "Accept as new baseline", self._accept)
         self.accept_button.setToolTip("Take the files as they are now as their new reference")
         self.show_button = self._button("library", "Show file", self._show_file)
@@ -266,6 +273,7 @@ class FindingsPage(QWidget):
         )
         buttons = QVBoxLayout()
         for button in (
+            self.restore_button,
             self.accept_button,
             self.rescan_button,
             self.mute_button,
@@ -397,6 +405,8 @@ class FindingsPage(QWidget):
         self.explanation.setText(explanation_html(kind, severity, self.rules))
         leaves = self.selected_findings()
         kinds = {f.kind for f in leaves} or ({kind} if kind else set())
+        self.restore_button.setVisible(bool(kinds & RESTORABLE_STATES))
+        self.restore_button.setEnabled(not self.restore.is_busy() and bool(self._restorable_ids()))
         self.accept_button.setVisible(bool(kinds) and kinds <= ACCEPTABLE)
         self.accept_button.setEnabled(any(f.file_id is not None for f in leaves))
         self.rescan_button.setVisible(bool(kinds & RESCANNABLE))
@@ -427,20 +437,27 @@ class FindingsPage(QWidget):
             "Future checks will compare against the current audio. The old checksums stay "
             "in the history."
         )
-        if any(f.kind == "corrupt" for f in chosen):
+        files = list({f.file_id: f.path for f in chosen if f.file_id is not None}.items())
+        if warning := damage_warning(self.ctx.catalog, files):
+            text += "\n\n" + warning
+        elif any(f.kind == "corrupt" for f in chosen):
             text += (
                 "\n\nSome of them look like bit rot (changed without being written to). "
                 "Restoring them from a backup is usually the right thing to do."
             )
-        answer = QMessageBox.question(
-            self,
-            "Accept as new baseline",
-            text,
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
+        if ask_accept(self, text):
+            self.ctx.accept([file_id for file_id, _path in files])
+
+    def _restorable_ids(self) -> list[int]:
+        """The files of the selected corrupt or missing findings, each once."""
+        found = self.selected_findings()
+        return list(
+            dict.fromkeys(f.file_id for f in found if f.kind in RESTORABLE_STATES and f.file_id)
         )
-        if answer == QMessageBox.StandardButton.Yes:
-            self.ctx.accept([f.file_id for f in chosen if f.file_id is not None])
+
+    def _restore(self) -> None:
+        if ids := self._restorable_ids():
+            self.restore.restore(ids)
 
     def _mute(self) -> None:
         targets = [

@@ -38,7 +38,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
-    QMessageBox,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -57,6 +56,8 @@ from phonovault.gui.models.library_rows import (
     free_in_chunks,
     prepare,
 )
+from phonovault.gui.views.accept_confirm import ask_accept, damage_warning
+from phonovault.gui.views.restore_flow import RESTORABLE_STATES, RepairFlow
 
 ACCEPTABLE_STATES = frozenset({"audio-changed", "corrupt"})
 FILTER_DELAY_MS = 150
@@ -93,6 +94,7 @@ class LibraryPage(QWidget):
         self._pool.setMaxThreadCount(1)
         self._restoring = False  # selection restored after a reload is not a user's choice
         self._sizing = False  # fit_columns() is resizing, not the user
+        self.restore = RepairFlow(ctx, self)  # "Restore from backup…": plan, then confirm
         self._build()
 
     # -- construction -----------------------------------------------------------------------
@@ -317,8 +319,15 @@ class LibraryPage(QWidget):
         folder = menu.addAction("Show in folder")
         folder.setEnabled(current is not None)
         folder.triggered.connect(self.show_in_folder)
-        if any(r.state in ACCEPTABLE_STATES for r in self.selected_rows()):
+        rows = self.selected_rows()
+        restorable = [r.id for r in rows if r.state in RESTORABLE_STATES]
+        if restorable or any(r.state in ACCEPTABLE_STATES for r in rows):
             menu.addSeparator()
+        if restorable:
+            restore = menu.addAction("Restore from backup…")
+            restore.setToolTip("Plan a restore from a verified good copy; nothing is written yet")
+            restore.triggered.connect(lambda: self.restore.restore(restorable))
+        if any(r.state in ACCEPTABLE_STATES for r in rows):
             accept = menu.addAction("Accept as new baseline…")
             accept.triggered.connect(self.accept_selected)
         menu.addSeparator()
@@ -369,17 +378,15 @@ class LibraryPage(QWidget):
             "baseline?\n\nThe audio as it is now becomes what later checks compare against; "
             "the old hashes stay in the history."
         )
-        if corrupt := sum(r.state == "corrupt" for r in rows):
+        if warning := damage_warning(self.ctx.catalog, [(r.id, r.path) for r in rows]):
+            text += "\n\n" + warning
+        elif corrupt := sum(r.state == "corrupt" for r in rows):
             who = "It" if len(rows) == 1 else f"{corrupt:,} of them"
             text += (
                 f"\n\n{who} changed although nothing wrote to the file (bit rot?). Restoring "
                 "from a backup is usually the right fix instead."
             )
-        buttons = QMessageBox.StandardButton
-        answer = QMessageBox.question(
-            self, "Accept as new baseline", text, buttons.Yes | buttons.No, buttons.No
-        )
-        if answer != buttons.Yes:
+        if not ask_accept(self, text):
             return False
         self.ctx.accept([r.id for r in rows])
         return True

@@ -30,15 +30,29 @@ KIND_LABELS = {
 
 
 class RepairDialog(QDialog):
-    """Shows a :class:`RepairPlan`; ``accepted`` means the user asked for it to be applied."""
+    """Shows a :class:`RepairPlan`; ``accepted`` means the user asked for it to be applied.
 
-    def __init__(self, plan: RepairPlan, parent: QWidget | None = None) -> None:
+    The same dialog confirms the Backups page's plan for everything and a plan for chosen
+    files ("Restore from backup…" where a damaged file is shown): ``title`` and ``verb``
+    name it for what it does, and ``advice`` is the sentence shown instead of an empty plan
+    (which backup to add or verify when no verified copy has the good bytes)."""
+
+    def __init__(
+        self,
+        plan: RepairPlan,
+        parent: QWidget | None = None,
+        *,
+        title: str = "Repair",
+        verb: str = "Repair",
+        advice: str = "",
+    ) -> None:
         super().__init__(parent)
         self.plan = plan
-        self.setWindowTitle("Repair")
+        self.verb = verb
+        self.setWindowTitle(title)
         self.resize(900, 520)
         n = len(plan.actions)
-        intro = QLabel(self)
+        self.intro = intro = QLabel(self)
         intro.setWordWrap(True)
         if n:
             intro.setText(
@@ -47,7 +61,7 @@ class RepairDialog(QDialog):
                 "it replaces are kept in a quarantine folder. Nothing has been written yet."
             )
         else:
-            intro.setText("Nothing can be repaired now: no action is planned.")
+            intro.setText(advice or "Nothing can be repaired now: no action is planned.")
 
         self.actions_tree = plain_tree(
             self, ["Action", "File", "From", "Why"], selectable=False, widths=(170, 260, 260)
@@ -64,16 +78,21 @@ class RepairDialog(QDialog):
         unrepairable_box = QGroupBox(f"Cannot be repaired ({len(plan.unrepairable)})", self)
         QVBoxLayout(unrepairable_box).addWidget(self.unrepairable_tree)
         unrepairable_box.setVisible(bool(plan.unrepairable))
+        actions_box.setVisible(bool(n) or not plan.unrepairable)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
-        self.repair_button = QPushButton(f"Repair {_files(n).lower()}", self)
+        self.repair_button = QPushButton(f"{verb} {_files(n).lower()}", self)
         self.repair_button.setEnabled(n > 0)
         self.repair_button.setDefault(False)
         buttons.addButton(self.repair_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.repair_button.setVisible(n > 0)  # nothing to do: only Close (after addButton,
+        # which shows the buttons it lays out)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         cancel = buttons.button(QDialogButtonBox.StandardButton.Cancel)
         cancel.setDefault(True)  # Enter never writes by accident
+        if not n:
+            cancel.setText("Close")
 
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
