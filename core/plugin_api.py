@@ -16,6 +16,7 @@ plugin sits out the rest of the run, and every other plugin still runs.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.metadata
 import json
 import logging
@@ -26,11 +27,14 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import pluggy
 
 from phonovault.core.records import FileRecord
+
+if TYPE_CHECKING:
+    from phonovault.core.tags.folder_art import FolderCovers
 
 __all__ = [
     "API_VERSION",
@@ -44,13 +48,14 @@ __all__ = [
     "RuleHit",
     "RuleOptions",
     "TrackFacts",
+    "folder_cover",
     "hookimpl",
     "hookspec",
     "load_plugins",
     "open_audio",
 ]
 
-API_VERSION = 1
+API_VERSION = 2  # 2: folder_cover()
 PROJECT = "phonovault"
 ENTRY_POINT_GROUP = "phonovault.plugins"
 
@@ -362,6 +367,26 @@ def open_audio(path: str | os.PathLike[str]) -> IO[bytes]:
     from phonovault.core.tags.files import open_capped  # the reader read_tags uses
 
     return open_capped(path)
+
+
+def folder_cover(track: TrackFacts) -> str | None:
+    """The path of the cover image beside ``track``'s file (``cover.jpg``, ``folder.jpg``,
+    ``front.png``...: the names foobar2000, MusicBee, Picard and Windows use, as listed in
+    :mod:`phonovault.core.tags.folder_art`), or None when there is none.
+
+    It reads the disk (a folder listing and the first bytes of a candidate), so call it from
+    ``phonovault_analyze_file``. It never looks outside ``track.root`` nor through a symlink
+    leading out of it, and lists a folder again only once the folder has changed."""
+    folder = os.path.dirname(track.path)
+    found = _folder_covers().find(folder, track.root or folder)  # no root: that folder only
+    return found.path if found is not None else None
+
+
+@functools.cache
+def _folder_covers() -> FolderCovers:
+    from phonovault.core.tags.folder_art import FolderCovers  # as open_audio: on first use
+
+    return FolderCovers()
 
 
 def load_plugins(extra: Iterable[object] = (), *, discover: bool = True) -> Plugins:

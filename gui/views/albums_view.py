@@ -5,9 +5,15 @@ answered at a glance: the badge on a cover is the most alarming state among its 
 
 Grouping 200k files into albums takes the catalog ~0.5 s and listing one album's tracks
 ~60 ms, so both are read off the UI thread (:class:`BackgroundQuery`) and shown when they land.
+An album without embedded art shows the cover file beside its tracks (``cover.jpg``...).
+
+A tile's context menu mutes one rule for the whole album, or lifts mutes there, as jobs that
+call the engine's ``mute``/``unmute`` with ``album=`` (the CLI's ``mute --album``).
 """
 
 from __future__ import annotations
+
+import os
 
 from PySide6.QtCore import (
     QItemSelection,
@@ -20,7 +26,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPixmap, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -38,20 +44,24 @@ from PySide6.QtWidgets import (
 )
 
 from phonovault.core.catalog import AlbumRow, Catalog, FileRecord
+from phonovault.core.tags.folder_art import FolderCovers
 from phonovault.gui.context import AppContext
-from phonovault.gui.loader import BackgroundQuery
+from phonovault.gui.loader import BackgroundQuery, full_collections_deferred
 from phonovault.gui.models.album_model import (
     ROLE_ARTIST,
     ROLE_DETAIL,
     ROLE_STATE,
     THUMB_SIZE,
     AlbumModel,
+    CoverSource,
     ThumbnailLoader,
     album_formats,
     art_versions,
+    folder_art_files,
     play_time,
 )
 from phonovault.gui.style import STATE_LABELS, state_color, state_icon
+from phonovault.gui.views.album_mutes import AlbumMuteActions
 
 TILE_WIDTH = 150
 PAD = 6
@@ -61,10 +71,20 @@ AlbumKey = tuple[str, str]  # (albumartist, album)
 
 
 def read_albums(
-    catalog: Catalog, cached_covers: list[int]
+    catalog: Catalog, cached_covers: list[int], covers: FolderCovers
 ) -> tuple[list[AlbumRow], dict[int, object]]:
-    """Loader-thread body: every album, and the art version of each cached cover."""
-    return catalog.album_rows(), art_versions(catalog, cached_covers)
+    """Loader-thread body: every album, and the version of each cached cover (a cover file's
+    is looked up on disk)."""
+    return catalog.album_rows(), art_versions(catalog, cached_covers, covers)
+
+
+def read_folder_files(catalog: Catalog, rows: list[AlbumRow]) -> dict[AlbumKey, int]:
+    """Loader-thread body: for the albums without embedded art, the file beside which a
+    cover file may lie. A pass over every file (about 1 s at 200k files), so it runs after
+    the albums are shown, and only while the page is, and those covers fill in when it
+    lands."""
+    with full_collections_deferred():
+        return folder_art_files(catalog, rows)
 
 
 def read_tracks(catalog: Catalog, key: AlbumKey) -> tuple[AlbumKey, list[FileRecord]]:
@@ -195,9 +215,14 @@ class AlbumsPage(QWidget):
         self.loader = ThumbnailLoader(self._cover_source, self)
         self.model = AlbumModel(self.loader, self)
         self._current: AlbumKey | None = None  # the album shown below
+        self.mutes = AlbumMuteActions(ctx, self)  # the tiles' context menu
         self._albums_query = BackgroundQuery(ctx.catalog, self)
         self._albums_query.finished.connect(self._albums_loaded)
         self._albums_query.failed.connect(self._load_failed)
+        self._folder_query = BackgroundQuery(ctx.catalog, self)  # which albums may have one
+        self._folder_query.finished.connect(self.model.set_folder_files)
+        self._folder_query.failed.connect(self._load_failed)
+        self._folder_rows: list[AlbumRow] | None = None  # albums awaiting that pass
         self._tracks_query = BackgroundQuery(ctx.catalog, self)
         self._tracks_query.finished.connect(self._tracks_loaded)
         self._tracks_query.failed.connect(self._load_failed)
@@ -247,6 +272,8 @@ class AlbumsPage(QWidget):
         self.grid.setItemDelegate(AlbumTileDelegate(self.grid))
         self.grid.setModel(self.model)
         self.grid.selectionModel().selectionChanged.connect(self._album_chosen)
+        self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.grid.customContextMenuRequested.connect(self._album_menu)
 
     def _build_track_list(self) -> QWidget:
         """The chosen album's heading and tracks, under the grid."""
@@ -268,29 +295,49 @@ class AlbumsPage(QWidget):
 
     # -- data ------------------------------------------------------------------------------
 
-    def _cover_source(self, file_id: int) -> tuple[str, object]:
-        """Where a cover is read from, and its art hash (so a new cover replaces a cached one)."""
-        return self.ctx.file_path(file_id), self.ctx.catalog.file(file_id).art_hash
+    def _cover_source(self, file_id: int) -> CoverSource:
+        """Where a cover is read from: the file's embedded picture (with its art hash, so a
+        new cover replaces a cached one), else the cover file in its folder."""
+        rec = self.ctx.catalog.file(file_id)
+        root = self.ctx.catalog.root(rec.root_id).path
+        path = os.path.join(root, os.fsdecode(rec.relpath))
+        return CoverSource(path, root, rec.art_hash is not None, rec.art_hash)
 
     def refresh(self) -> None:
         """Re-read the albums (after a job), keeping the selected album when it still exists.
 
         The reads run off the UI thread: ``loaded`` says when the grid shows them, and
         ``tracks_loaded`` when the chosen album's tracks are shown again."""
-        covers = self.loader.cached_ids()
-        self._albums_query.request(lambda catalog: read_albums(catalog, covers))
+        cached, covers = self.loader.cached_ids(), self.loader.covers
+        self._albums_query.request(lambda catalog: read_albums(catalog, cached, covers))
         if self._current is not None:
             self._request_tracks(self._current)
 
     def is_loading(self) -> bool:
+        """Whether the grid or the track list waits for a read (covers, like the pass that
+        finds which albums may have a cover file, fill in on their own)."""
         return self._albums_query.is_busy() or self._tracks_query.is_busy()
 
     def _albums_loaded(self, read: tuple[list[AlbumRow], dict[int, object]]) -> None:
         rows, versions = read
         self.loader.revalidate(versions)
-        self.model.set_albums(rows)
+        self.model.set_albums(rows)  # (the folder files of the last pass stand in meanwhile)
+        self._folder_rows = rows if any(r.cover_file_id is None for r in rows) else None
+        self._find_folder_files()
         self._after_reset()
         self.loaded.emit()
+
+    def _find_folder_files(self) -> None:
+        """Look for the albums that may have a cover file, once the page is on screen: the
+        pass reads every file's album, and a hidden grid needs no covers."""
+        rows = self._folder_rows
+        if rows is not None and self.isVisible():
+            self._folder_rows = None
+            self._folder_query.request(lambda catalog: read_folder_files(catalog, rows))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._find_folder_files()
 
     def _load_failed(self, message: str) -> None:
         self.count.setText(f"Cannot read the catalog: {message}")
@@ -364,6 +411,17 @@ class AlbumsPage(QWidget):
 
     def _track_clicked(self, item: QTreeWidgetItem, _column: int = 0) -> None:
         self.file_selected.emit(int(item.data(0, Qt.ItemDataRole.UserRole)))
+
+    # -- mutes -----------------------------------------------------------------------------
+
+    def _album_menu(self, pos: QPoint) -> None:
+        """The tile's menu (a right click, or the menu key on the current tile)."""
+        index = self.grid.indexAt(pos)
+        if not index.isValid():
+            return
+        self.grid.setCurrentIndex(index)
+        row = self.model.album(index.row())
+        self.mutes.popup((row.albumartist, row.album), self.grid.viewport().mapToGlobal(pos))
 
 
 def _track_item(rec: FileRecord, many_discs: bool) -> QTreeWidgetItem:
