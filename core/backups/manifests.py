@@ -175,7 +175,7 @@ def _certified_sha256(
     if got.file_hash != r.file_hash or got.sha256 is None:
         raise _NotCertified(
             "its bytes are no longer its baseline's (its file hash differs): it changed "
-            "since its last verify; run 'phonovault verify'"
+            "since its last verify; verify it again"
         )
     return got.sha256, False
 

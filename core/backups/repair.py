@@ -402,7 +402,7 @@ def _finish(catalog: Catalog, action: Action, wrote: _Wrote) -> Outcome:
         if wrote.written:
             return _journal(catalog, Outcome(
                 action, "unverified", f"written, but re-reading it afterwards failed: {why}; "
-                "run 'phonovault verify'", wrote.quarantined, True))  # fmt: skip
+                "verify it again", wrote.quarantined, True))  # fmt: skip
         return _journal(catalog, Outcome(action, "failed", f"re-reading it failed: {why}"))
     assert obs.digests is not None
     good = obs.digests.file_hash == action.file_hash

@@ -33,7 +33,7 @@ MESSAGES = {
     "tag-damage": "bytes outside the audio changed although nothing wrote to the file "
     "(damage in the tag area; the audio is intact); restore it from a backup",
     "audio-changed": "the audio differs from the baseline and the file was written to "
-    "(re-encoded or replaced?); confirm with 'accept' if intended",
+    "(re-encoded or replaced?); accept it as the new baseline if that was intended",
     "missing": "the file is gone from its root",
     "moved": "the file was moved or renamed",
 }
