@@ -42,7 +42,7 @@ HEADER_TIPS = (
     "Track artist",
     "Album",
     "Track number (disc-track when the disc is not the first)",
-    "Container format",
+    "Format (for MP4 files, the codec: AAC or ALAC)",
     "Length (m:ss)",
     "Bit depth / sample rate in kHz (lossy formats show the rate only)",
     "File size in megabytes",

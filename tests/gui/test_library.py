@@ -504,3 +504,19 @@ def test_accept_is_offered_only_for_changed_files_and_can_be_declined(
     assert not ctx.jobs.is_busy() and ctx.jobs.history == []
     assert ctx.catalog.file(file_id_of(ctx, files[1])).state == "audio-changed"
     window.close()
+
+
+def test_the_format_column_names_the_mp4_codec(tmp_path: Path, make_file) -> None:
+    """AAC and ALAC are both MP4 containers; the Format column says which one a file is."""
+    from phonovault.core.catalog import Catalog
+    from phonovault.core.fixity.scan import scan
+    from phonovault.core.library.roots import add_root
+
+    root = tmp_path / "Music"
+    for kind in ("aac", "alac", "flac16"):
+        make_file(kind, f"{kind}.m4a" if kind != "flac16" else "f.flac", root=root)
+    with Catalog(tmp_path / "c.sqlite") as catalog:
+        add_root(catalog, root)
+        scan(catalog)
+        shown = {Path(r.path).name: r.format for r in catalog.library_rows()}
+    assert shown == {"aac.m4a": "AAC", "alac.m4a": "ALAC", "f.flac": "FLAC"}
