@@ -14,8 +14,8 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QFont
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGroupBox,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from phonovault.core.catalog import Catalog, Target
+from phonovault.gui.reveal import show_in_folder as reveal
 from phonovault.gui.style import icon, state_icon
 from phonovault.gui.views.restore_flow import REFRESHABLE_COPIES, RESTORABLE_STATES
 
@@ -264,4 +265,4 @@ class CopiesBox(QGroupBox):
         folder = os.path.dirname(issue.copy)
         while folder and not os.path.isdir(folder) and os.path.dirname(folder) != folder:
             folder = os.path.dirname(folder)
-        QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
+        reveal(self, folder, is_folder=True)

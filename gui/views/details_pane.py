@@ -13,8 +13,8 @@ import logging
 import os
 from collections import OrderedDict
 
-from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QFont, QImage, QPalette, QPixmap
+from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QFont, QImage, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -37,6 +37,7 @@ from phonovault.core.integrity.decoding import last_decode
 from phonovault.core.rules.engine import RULE_PREFIX, finding_details
 from phonovault.core.tags.reading import read_cover
 from phonovault.gui.context import AppContext
+from phonovault.gui.reveal import show_in_folder as reveal
 from phonovault.gui.style import STATE_LABELS, icon, severity_icon, state_color, state_icon
 from phonovault.gui.views.details_fields import (
     FIELD_ROWS,
@@ -365,4 +366,4 @@ class DetailsPane(QWidget):
 
     def show_in_folder(self) -> None:
         if path := self.path.text():
-            QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+            reveal(self, path)

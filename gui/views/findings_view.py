@@ -12,8 +12,7 @@ import html
 import os
 from collections.abc import Callable, Mapping
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -44,6 +43,7 @@ from phonovault.gui.models.findings_model import (
     findings_tree,
     kind_label,
 )
+from phonovault.gui.reveal import show_in_folder as reveal
 from phonovault.gui.style import icon
 from phonovault.gui.views.accept_confirm import ask_accept, damage_warning
 from phonovault.gui.views.restore_flow import RESTORABLE_STATES, RepairFlow
@@ -489,7 +489,7 @@ class FindingsPage(QWidget):
     def _show_folder(self) -> None:
         finding = self._current_finding()
         if finding is not None and finding.path:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(finding.path)))
+            reveal(self, finding.path)
 
     def _rescan(self) -> None:
         roots = sorted(

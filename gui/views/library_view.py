@@ -20,12 +20,10 @@ from PySide6.QtCore import (
     Qt,
     QThreadPool,
     QTimer,
-    QUrl,
     Signal,
 )
 from PySide6.QtGui import (
     QAction,
-    QDesktopServices,
     QGuiApplication,
     QKeySequence,
     QResizeEvent,
@@ -56,6 +54,7 @@ from phonovault.gui.models.library_rows import (
     free_in_chunks,
     prepare,
 )
+from phonovault.gui.reveal import show_in_folder as reveal
 from phonovault.gui.views.accept_confirm import ask_accept, damage_warning
 from phonovault.gui.views.restore_flow import RESTORABLE_STATES, RepairFlow
 
@@ -361,7 +360,7 @@ class LibraryPage(QWidget):
             path = self.ctx.file_path(current)
         except NotInCatalogError:
             return
-        QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+        reveal(self, path)
 
     def accept_selected(self) -> bool:
         """Take the selected changed/corrupt files as their new baseline, after asking.

@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QPalette
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -38,6 +38,7 @@ from phonovault.core.config import default_workers
 from phonovault.core.library.walk import root_offline_reason
 from phonovault.gui.context import AppContext
 from phonovault.gui.models.findings_model import format_time
+from phonovault.gui.reveal import show_in_folder as reveal
 from phonovault.gui.style import icon, state_icon
 from phonovault.gui.views.rules_settings import RulesEditor
 
@@ -240,7 +241,7 @@ class SettingsDialog(QDialog):
     # -- saving --------------------------------------------------------------------------
 
     def _show_catalog(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(self.ctx.catalog_path)))
+        reveal(self, str(self.ctx.catalog_path))
 
     def _save(self) -> None:
         new = dataclasses.replace(

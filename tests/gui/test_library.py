@@ -520,3 +520,23 @@ def test_the_format_column_names_the_mp4_codec(tmp_path: Path, make_file) -> Non
         scan(catalog)
         shown = {Path(r.path).name: r.format for r in catalog.library_rows()}
     assert shown == {"aac.m4a": "AAC", "alac.m4a": "ALAC", "f.flac": "FLAC"}
+
+
+def test_show_in_folder_without_a_file_manager_says_so_and_offers_the_path(
+    qtbot, library, monkeypatch
+) -> None:
+    """Offscreen (like a desktop without a file manager) openUrl fails: a sentence and Copy
+    Path instead of silence."""
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from phonovault.gui.reveal import show_in_folder
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: False)
+    path = "/music/Artist/Album/01 Song.flac"
+    assert show_in_folder(None, path) is False
+    box = next(w for w in QApplication.topLevelWidgets() if w.objectName() == "no-file-manager")
+    assert isinstance(box, QMessageBox) and "/music/Artist/Album" in box.informativeText()
+    copy = next(b for b in box.buttons() if b.text() == "Copy Path")
+    copy.click()
+    assert QGuiApplication.clipboard().text() == path
