@@ -7,6 +7,7 @@ every action is a core call submitted through the context's job queue.
 from __future__ import annotations
 
 import os
+from functools import partial
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import (
@@ -262,8 +263,11 @@ class MainWindow(QMainWindow):
         ):
             self.pages.addWidget(page)
         self.details = DetailsPane(ctx, self)
+        # Each page's own selection: the details follow the page shown, never another's.
+        self._selected: dict[QWidget, int] = {}
         for page in (self.library, self.albums, self.findings):
             page.file_selected.connect(self.details.show_file)
+            page.file_selected.connect(partial(self._remember_selection, page))
         self.splitter = QSplitter(self)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.pages)
@@ -282,6 +286,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self.sidebar.currentRowChanged.connect(self._page_chosen)
+        self.sidebar.currentRowChanged.connect(self._details_follow_page)
         self.sidebar.setCurrentRow(0)
 
     def _build_keyboard(self) -> None:
@@ -304,6 +309,17 @@ class MainWindow(QMainWindow):
             return
         page = self.pages.widget(row)
         self.pages.setCurrentWidget(page)
+
+    def _remember_selection(self, page: QWidget, file_id: int) -> None:
+        self._selected[page] = file_id
+
+    def _details_follow_page(self, row: int) -> None:
+        """The details pane shows the file selected on the page now shown (none on pages
+        without files), not the one picked on the page before."""
+        page = self.pages.widget(row) if row >= 0 else None
+        wanted = self._selected.get(page) if page is not None else None
+        if wanted != self.details.file_id:
+            self.details.show_file(wanted)
 
     def show_page(self, name: str) -> None:
         self.sidebar.setCurrentRow(PAGES.index(name))

@@ -82,3 +82,25 @@ def test_a_change_while_the_views_still_read_waits_for_their_reads(
     assert "2 files" in window.summary.text()
     assert window.library.model.total_count() == 2
     window.close()
+
+
+def test_the_details_follow_the_page_shown(qtbot, tmp_path: Path, make_file) -> None:
+    """A file picked in the Library is not what the details show on Albums (where nothing is
+    picked yet), and comes back with the Library."""
+    root = tmp_path / "Music"
+    make_file("flac16", "A/B/01.flac", root=root)
+    ctx, window = build(tmp_path / "c.sqlite", tmp_path / "settings.json")
+    qtbot.addWidget(window)
+    window.show()
+    job = ctx.add_folders([str(root)])
+    qtbot.waitUntil(lambda: job.state == "done" and not window.is_loading(), timeout=30000)
+    [row] = ctx.catalog.library_rows()
+    window.library.file_selected.emit(row.id)
+    assert window.details.file_id == row.id
+    window.show_page("Albums")
+    assert window.details.file_id is None
+    window.show_page("Backups")
+    assert window.details.file_id is None
+    window.show_page("Library")
+    assert window.details.file_id == row.id
+    window.close()
