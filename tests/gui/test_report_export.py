@@ -77,3 +77,26 @@ def test_a_music_file_name_is_refused_and_said_so(qtbot, tmp_path: Path, make_fi
     assert "failed" in window.statusBar().currentMessage()
     assert ctx.jobs.history[-1] is job
     window.close()
+
+
+def test_a_saved_report_offers_open(qtbot, tmp_path: Path, make_file, monkeypatch) -> None:
+    """The end of an export is a message with Open (the page in the browser) and Show in
+    Folder, not only a status-bar line."""
+    from PySide6.QtGui import QDesktopServices
+
+    _ctx, window = _app(qtbot, tmp_path, make_file)
+    exporter = window.report_export
+    opened: list[str] = []
+    monkeypatch.setattr(
+        QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True
+    )
+    out = tmp_path / "health.html"
+    with qtbot.waitSignal(exporter.written, timeout=20000):
+        exporter.export(str(out))
+    box = exporter.saved_box
+    assert box is not None and box.isVisible() and str(out) in box.informativeText()
+    open_button = next(b for b in box.buttons() if b.text() == "Open")
+    assert box.defaultButton() is open_button
+    open_button.click()
+    assert opened == [str(out)]
+    window.close()
