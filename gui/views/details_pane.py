@@ -240,7 +240,7 @@ class DetailsPane(QWidget):
         self._fill_history(file_id)
         self._fill_findings(file_id)
         self.path.setText(path)
-        self.path.setCursorPosition(0)
+        self.path.setCursorPosition(len(path))  # scrolled to the end: the file name shows
         self.path.setToolTip(path)
         if previous is None or previous.id != record.id or previous.art_hash != record.art_hash:
             self._load_cover(record, path)

@@ -186,3 +186,17 @@ def test_a_tag_edit_shows_what_changed_field_by_field(setup) -> None:
     assert heading is not None and heading.text(0) == "Changed since the baseline"
     assert "title 'T flac16' -> 'A new title'" in pane.state_detail.text()
     assert any("A new title" in pane.findings.item(i).text() for i in range(pane.findings.count()))
+
+
+def test_the_path_footer_keeps_the_file_name_in_view(setup) -> None:
+    """A long path scrolls to its end, so the file's name is what shows; the whole path is
+    still there to copy and in the tooltip."""
+    _ctx, pane, files = setup
+    file_id, path = files["plain.flac"]
+    pane.resize(300, 640)
+    pane.show_file(file_id)
+    assert pane.path.text() == str(path) and pane.path.toolTip() == str(path)
+    assert pane.path.cursorPosition() == len(str(path))
+    pane.grab()  # laid out and painted, as on screen: the line edit scrolls to its cursor
+    visible = pane.path.fontMetrics().horizontalAdvance("plain.flac")
+    assert pane.path.cursorRect().left() < pane.path.width() and visible < pane.path.width()
