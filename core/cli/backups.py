@@ -92,15 +92,12 @@ def cmd_verify(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
     workers = args.workers or Settings.load().verify_workers
     cancel = interruptible()
     reports: list[BackupReport] = []
-    bar = ProgressBar(out.err)
-    try:
+    with ProgressBar(out.err) as bar:
         for target in targets:
             if cancel.cancelled:
                 break
             reports.append(verify_target(catalog, target, full=args.full, workers=workers,
                                          progress=bar, cancel=cancel))  # fmt: skip
-    finally:
-        bar.close()
     if out.json:
         out.dump(_verify_doc(reports))
     else:

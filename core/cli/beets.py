@@ -54,8 +54,7 @@ def cmd_beets_drift(args: argparse.Namespace, catalog: Catalog, out: Out) -> int
     from phonovault.core.rules.beets import drift
 
     started = time.monotonic()
-    bar = ProgressBar(out.err)
-    try:
+    with ProgressBar(out.err) as bar:
         report = drift(
             catalog,
             args.db,
@@ -63,8 +62,6 @@ def cmd_beets_drift(args: argparse.Namespace, catalog: Catalog, out: Out) -> int
             check_fields=not args.no_fields,
             progress=bar,
         )
-    finally:
-        bar.close()
     seconds = time.monotonic() - started
     if out.json:
         out.dump(_doc(report, args, seconds))

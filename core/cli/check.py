@@ -79,8 +79,7 @@ def cmd_check(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
     if unknown:
         raise PhonovaultError(f"no such rule: {', '.join(sorted(unknown))} (see 'rules list')")
     chosen -= set(args.skip or ())
-    bar = ProgressBar(out.err)
-    try:
+    with ProgressBar(out.err) as bar:
         report = check(
             catalog,
             plugins=plugins,
@@ -90,8 +89,6 @@ def cmd_check(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
             progress=bar,
             cancel=interruptible(),
         )
-    finally:
-        bar.close()
     if out.json:
         out.dump(_check_doc(report))
     else:

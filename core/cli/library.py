@@ -97,11 +97,8 @@ def cmd_scan(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
     )
     if not catalog.roots():
         raise PhonovaultError("no library roots: add one with 'phonovault roots add PATH'")
-    bar = ProgressBar(out.err)
-    try:
+    with ProgressBar(out.err) as bar:
         report = scan(catalog, options=options, progress=bar, cancel=interruptible())
-    finally:
-        bar.close()
     if out.json:
         out.dump(_scan_doc(report))
     else:
@@ -152,8 +149,7 @@ def _print_scan(r: ScanReport, out: Out) -> None:
 def cmd_verify(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
     workers = args.workers or Settings.load().verify_workers
     budget = parse_budget(args.budget) if args.budget else None
-    bar = ProgressBar(out.err)
-    try:
+    with ProgressBar(out.err) as bar:
         report = verify(
             catalog,
             workers=workers,
@@ -164,8 +160,6 @@ def cmd_verify(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
             budget=budget,
             decode=args.decode,
         )
-    finally:
-        bar.close()
     if out.json:
         out.dump(_verify_doc(report))
     else:

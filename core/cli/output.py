@@ -86,6 +86,12 @@ class ProgressBar:
         self.err.write("\r" + text.ljust(self._width))
         self.err.flush()
 
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         if self.enabled and self._width:
             self.err.write("\r" + " " * self._width + "\r")

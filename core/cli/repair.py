@@ -74,12 +74,9 @@ def cmd_apply(args: argparse.Namespace, catalog: Catalog, out: Out) -> int:
             _print_plan(p, out)
         print(f"nothing written: add --yes to write these {len(p.actions)} files", file=out.err)
         return EXIT_FINDINGS
-    bar = ProgressBar(out.err)
-    try:
+    with ProgressBar(out.err) as bar:
         report = apply(catalog, p, quarantine_dir=args.quarantine, progress=bar,
                        cancel=interruptible())  # fmt: skip
-    finally:
-        bar.close()
     if out.json:
         results = [{"kind": o.action.kind, "dest": o.action.dest, "result": o.result,
                     "written": o.written, "reason": o.reason, "quarantined": o.quarantined}
